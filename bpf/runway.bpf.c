@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * runway-bpfd kernel side.
+ *
+ * Per target (a cgroup), two cgroup_skb programs see the target's TCP
+ * packets: ingress finds where requests start, egress frames responses to
+ * find where they end.  Two tracepoints that fire for every socket on the
+ * node mark the server's first read of a request (sock_recv_length) and the
+ * end of a connection (inet_sock_set_state); both return after one lookup of
+ * socket-local storage for sockets we do not track.
+ *
+ * No program here ever drops or alters a packet: every cgroup_skb return is
+ * 1 (pass), whatever path it takes.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
+
+#include "runway_abi.h"
+#include "maps.bpf.h"
+#include "accounting.bpf.h"
+#include "request_lifecycle.bpf.h"
+#include "tcp_segment.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+#define SK_PASS 1
+#define MSG_PEEK_FLAG 2
+#define SCAN_WINDOW 256
+/* Response head bytes parsed per packet before we give up on a connection. */
+#define SCAN_MAX_WINDOWS 16
+
+struct request_scan {
+	struct http_request_line *line;
+	__u8 bytes[SCAN_WINDOW];
+};
+
+struct response_scan {
+	struct __sk_buff *skb;
+	struct http_response_framing *framing;
+	__u32 offset; /* in the packet */
+	__u32 end;
+	__u32 consumed;
+	int event;
+	__u8 bytes[SCAN_WINDOW];
+};
+
+static __always_inline int port_watched(__u32 port)
+{
+	__u32 index = target_slot * RUNWAY_PORT_WORDS + (port >> 6);
+	__u64 *word;
+
+	if (watch_all_ports)
+		return 1;
+	word = bpf_map_lookup_elem(&watched_ports, &index);
+	return word && ((*word >> (port & 63)) & 1);
+}
+
+/* Give a server connection of this target its state.  Connections that were
+ * open before the daemon started are claimed the same way, on their first
+ * packet with payload. */
+static __always_inline struct conn_state *connection_claim(struct bpf_sock *sk)
+{
+	struct target_counters *c = counters_of(target_slot);
+	struct conn_state *cs;
+
+	if (sk->state != BPF_TCP_ESTABLISHED && sk->state != BPF_TCP_SYN_RECV)
+		return NULL;
+	cs = bpf_sk_storage_get(&connections, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!cs) {
+		if (c)
+			__sync_fetch_and_add(&c->storage_full, 1);
+		return NULL;
+	}
+	/* A parent cgroup's target may see the same socket: first one wins. */
+	if (__sync_val_compare_and_swap(&cs->target, 0, target_slot + 1) != 0)
+		return cs->target == target_slot + 1 ? cs : NULL;
+	cs->response.state = RESP_COMPLETE;
+	if (c)
+		__sync_fetch_and_add(&c->connections_opened, 1);
+	return cs;
+}
+
+static __always_inline struct conn_state *connection_of(struct bpf_sock *sk)
+{
+	struct conn_state *cs = bpf_sk_storage_get(&connections, sk, 0, 0);
+
+	if (!cs || cs->target != target_slot + 1 || (cs->flags & (CONN_UNTRACKED | CONN_CLOSED)))
+		return NULL;
+	return cs;
+}
+
+static long request_line_byte(__u32 i, void *ctx)
+{
+	struct request_scan *scan = ctx;
+
+	if (i >= SCAN_WINDOW)
+		return 1;
+	return http_request_line_step(scan->line, scan->bytes[i]);
+}
+
+static __always_inline int path_excluded(__u64 path_hash)
+{
+	struct excluded_path_key key = {
+		.target = target_slot,
+		.path_hash = path_hash,
+	};
+
+	return bpf_map_lookup_elem(&excluded_paths, &key) != NULL;
+}
+
+/* Parse as much of the request line as this segment holds. */
+static __always_inline void request_line_feed(struct __sk_buff *skb, struct conn_state *cs,
+					      const struct tcp_segment *seg, __u64 now)
+{
+	struct request_scan scan;
+	__u32 wanted_seq = cs->request_seq + cs->request.length;
+	__u32 from = wanted_seq - seg->seq;
+	__u32 length, room;
+
+	if ((__s32)(wanted_seq - seg->seq) < 0 || from >= seg->payload_length)
+		return;
+	length = seg->payload_length - from;
+	room = RUNWAY_REQUEST_LINE_MAX - (cs->request.length & 0xff);
+	if (length > room)
+		length = room;
+	if (length > SCAN_WINDOW)
+		length = SCAN_WINDOW;
+	barrier_var(length);
+	if (length == 0 || length > SCAN_WINDOW)
+		return;
+	if (bpf_skb_load_bytes(skb, seg->payload_offset + from, scan.bytes, length))
+		return;
+	scan.line = &cs->request;
+	bpf_loop(length, request_line_byte, &scan, 0);
+
+	if (cs->request.state == REQ_LINE_PATH && cs->request.length >= RUNWAY_REQUEST_LINE_MAX)
+		cs->request.state = REQ_LINE_DONE; /* too long to be an excluded path */
+	if (cs->request.state == REQ_LINE_DONE) {
+		__sync_fetch_and_or(&cs->flags, CONN_HTTP_SEEN);
+		request_identified(cs, path_excluded(cs->request.path_hash));
+	} else if (cs->request.state == REQ_LINE_INVALID || cs->request.length >= RUNWAY_REQUEST_LINE_MAX) {
+		if (cs->flags & CONN_HTTP_SEEN)
+			/* Bytes after a response that are not a request: the
+			 * rest of a body the server did not wait for. */
+			phase_move(cs, PHASE_LINE, PHASE_IDLE);
+		else
+			connection_untrack(cs, UNTRACK_NOT_HTTP, now);
+	}
+}
+
+static __always_inline void request_bytes_arrived(struct __sk_buff *skb, struct conn_state *cs,
+						  const struct tcp_segment *seg)
+{
+	__u32 end = seg->seq + seg->payload_length;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!(cs->flags & CONN_RCV_SYNCED)) {
+		cs->rcv_next = seg->seq;
+		__sync_fetch_and_or(&cs->flags, CONN_RCV_SYNCED);
+	}
+	if (cs->phase == PHASE_IDLE) {
+		/* A retransmission of bytes we have seen is not a new request.
+		 * After a gap, the request starts at the first missing byte. */
+		if ((__s32)(end - cs->rcv_next) <= 0)
+			return;
+		request_arrived(cs, cs->rcv_next, now);
+	}
+	if ((__s32)(end - cs->rcv_next) > 0)
+		cs->rcv_next = end;
+	if (cs->phase == PHASE_LINE)
+		request_line_feed(skb, cs, seg, now);
+}
+
+SEC("cgroup_skb/ingress")
+int runway_ingress(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct tcp_segment seg;
+	struct conn_state *cs;
+
+	if (!sk)
+		return SK_PASS;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_TCP_NUM || sk->state == BPF_TCP_LISTEN)
+		return SK_PASS;
+	cs = bpf_sk_storage_get(&connections, sk, 0, 0);
+	if (!cs && !port_watched(sk->src_port))
+		return SK_PASS;
+	if (tcp_segment_parse(skb, &seg) || seg.payload_length == 0)
+		return SK_PASS;
+	if (!cs)
+		cs = connection_claim(sk);
+	else if (cs->target != target_slot + 1 || (cs->flags & (CONN_UNTRACKED | CONN_CLOSED)))
+		return SK_PASS;
+	if (cs)
+		request_bytes_arrived(skb, cs, &seg);
+	return SK_PASS;
+}
+
+static long response_byte(__u32 i, void *ctx)
+{
+	struct response_scan *scan = ctx;
+
+	if (i >= SCAN_WINDOW)
+		return 1;
+	scan->consumed = i + 1;
+	scan->event = http_response_step(scan->framing, scan->bytes[i]);
+	return scan->event != RESP_EV_NONE;
+}
+
+/* One window of a packet: skip body bytes, then parse up to SCAN_WINDOW
+ * bytes of head or chunk framing. */
+static long response_window(__u32 i, void *ctx)
+{
+	struct response_scan *scan = ctx;
+	__u32 length;
+	__u64 skipped;
+	int event;
+
+	(void)i;
+	if (scan->offset >= scan->end)
+		return 1;
+	skipped = http_response_skip(scan->framing, scan->end - scan->offset, &event);
+	scan->offset += skipped;
+	if (event == RESP_EV_COMPLETE) {
+		scan->event = event;
+		return 1;
+	}
+	if (scan->offset >= scan->end)
+		return 1;
+	length = scan->end - scan->offset;
+	if (length > SCAN_WINDOW)
+		length = SCAN_WINDOW;
+	/* Known non-zero from the checks above; the verifier needs it said. */
+	barrier_var(length);
+	if (length == 0)
+		return 1;
+	if (bpf_skb_load_bytes(scan->skb, scan->offset, scan->bytes, length)) {
+		scan->event = RESP_EV_ERROR;
+		return 1;
+	}
+	scan->consumed = 0;
+	scan->event = RESP_EV_NONE;
+	bpf_loop(length, response_byte, scan, 0);
+	scan->offset += scan->consumed;
+	if (scan->event == RESP_EV_COMPLETE || scan->event == RESP_EV_ERROR)
+		return 1;
+	scan->event = RESP_EV_NONE;
+	return 0;
+}
+
+static __always_inline __u32 response_status(const struct conn_state *cs)
+{
+	__u32 status = cs->response.status;
+
+	/* Only a status line read to its end has a status. */
+	if (cs->response.state == RESP_STATUS_LINE || status < 100 || status > 599)
+		return RUNWAY_STATUS_NONE;
+	return status;
+}
+
+static __always_inline void response_bytes_sent(struct __sk_buff *skb, struct conn_state *cs,
+						const struct tcp_segment *seg)
+{
+	__u32 end = seg->seq + seg->payload_length;
+	struct response_scan scan;
+	__u32 already_seen = 0;
+	__u64 now;
+
+	if (!(cs->flags & CONN_SND_SYNCED)) {
+		cs->snd_next = seg->seq;
+		__sync_fetch_and_or(&cs->flags, CONN_SND_SYNCED);
+	}
+	if ((__s32)(end - cs->snd_next) <= 0)
+		return; /* retransmission */
+	if ((__s32)(cs->snd_next - seg->seq) > 0)
+		already_seen = cs->snd_next - seg->seq;
+	cs->snd_next = end;
+	if (cs->phase != PHASE_QUEUED && cs->phase != PHASE_IN_FLIGHT)
+		return;
+
+	scan.skb = skb;
+	scan.framing = &cs->response;
+	scan.offset = seg->payload_offset + already_seen;
+	scan.end = seg->payload_offset + seg->payload_length;
+	scan.consumed = 0;
+	scan.event = RESP_EV_NONE;
+	bpf_loop(SCAN_MAX_WINDOWS, response_window, &scan, 0);
+
+	now = bpf_ktime_get_ns();
+	if (scan.event == RESP_EV_COMPLETE) {
+		request_finished(cs, response_status(cs), now);
+		if (cs->response.flags & RESP_UPGRADED)
+			connection_untrack(cs, UNTRACK_UPGRADED, now);
+	} else if (scan.event == RESP_EV_ERROR) {
+		connection_untrack(cs, UNTRACK_DESYNC, now);
+	} else if (scan.offset < scan.end) {
+		connection_untrack(cs, UNTRACK_TOO_LONG, now);
+	}
+}
+
+SEC("cgroup_skb/egress")
+int runway_egress(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct tcp_segment seg;
+	struct conn_state *cs;
+
+	if (!sk)
+		return SK_PASS;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_TCP_NUM)
+		return SK_PASS;
+	cs = connection_of(sk);
+	if (!cs)
+		return SK_PASS;
+	if (tcp_segment_parse(skb, &seg) || seg.payload_length == 0)
+		return SK_PASS;
+	response_bytes_sent(skb, cs, &seg);
+	return SK_PASS;
+}
+
+/* The server read from a socket: if it read the current request's first byte,
+ * the request leaves the kernel's queue and enters the server. */
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(runway_recv, struct sock *sk, int ret, int flags)
+{
+	struct conn_state *cs;
+	struct tcp_sock *tp;
+	__u32 phase;
+
+	if (ret <= 0 || (flags & MSG_PEEK_FLAG))
+		return 0;
+	cs = bpf_sk_storage_get(&connections, sk, 0, 0);
+	if (!cs || !cs->target)
+		return 0;
+	phase = cs->phase;
+	if (phase != PHASE_QUEUED && phase != PHASE_LINE)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp || (__s32)(tp->copied_seq - cs->request_seq) <= 0)
+		return 0;
+	if (phase == PHASE_QUEUED) {
+		request_read(cs, bpf_ktime_get_ns());
+	} else {
+		cs->read_ns = bpf_ktime_get_ns();
+		__sync_fetch_and_or(&cs->flags, CONN_READ_SEEN);
+	}
+	return 0;
+}
+
+/* The server closed (FIN_WAIT1, LAST_ACK) or the connection is gone (CLOSE):
+ * whatever request is open ends now.  A client's FIN alone (CLOSE_WAIT) does
+ * not end it: a half-closed client still reads its answer. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(runway_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	struct target_counters *c;
+	struct conn_state *cs;
+
+	(void)oldstate;
+	if (newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK && newstate != TCP_CLOSE)
+		return 0;
+	cs = bpf_sk_storage_get(&connections, (struct sock *)sk, 0, 0);
+	if (!cs || !cs->target)
+		return 0;
+	if (__sync_fetch_and_or(&cs->flags, CONN_CLOSED) & CONN_CLOSED)
+		return 0;
+	request_finished(cs, response_status(cs), bpf_ktime_get_ns());
+	c = counters_of(slot_of(cs));
+	if (c)
+		__sync_fetch_and_add(&c->connections_closed, 1);
+	return 0;
+}

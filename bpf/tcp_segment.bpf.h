@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* Where a TCP segment's payload is, as a cgroup_skb program sees the packet:
+ * skb->data starts at the network header, in both directions. */
+#ifndef RUNWAY_TCP_SEGMENT_BPF_H
+#define RUNWAY_TCP_SEGMENT_BPF_H
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IPPROTO_TCP_NUM 6
+
+struct tcp_segment {
+	__u32 seq;
+	__u32 payload_offset;
+	__u32 payload_length;
+	__u8 syn;
+	__u8 ack;
+	__u8 fin;
+	__u8 rst;
+};
+
+/* Returns 0 and fills *seg for a TCP packet, -1 otherwise. */
+static __always_inline int tcp_segment_parse(struct __sk_buff *skb, struct tcp_segment *seg)
+{
+	__u32 ip_length, tcp_length;
+	struct tcphdr tcp;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+			return -1;
+		if (ip.protocol != IPPROTO_TCP_NUM)
+			return -1;
+		ip_length = ip.ihl * 4;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+			return -1;
+		/* Extension headers before TCP are not used by TCP stacks;
+		 * such packets are not ours to parse. */
+		if (ip6.nexthdr != IPPROTO_TCP_NUM)
+			return -1;
+		ip_length = sizeof(ip6);
+	} else {
+		return -1;
+	}
+	if (bpf_skb_load_bytes(skb, ip_length, &tcp, sizeof(tcp)))
+		return -1;
+	tcp_length = tcp.doff * 4;
+	seg->seq = bpf_ntohl(tcp.seq);
+	seg->payload_offset = ip_length + tcp_length;
+	seg->payload_length = skb->len > seg->payload_offset ? skb->len - seg->payload_offset : 0;
+	seg->syn = tcp.syn;
+	seg->ack = tcp.ack;
+	seg->fin = tcp.fin;
+	seg->rst = tcp.rst;
+	return 0;
+}
+
+#endif /* RUNWAY_TCP_SEGMENT_BPF_H */

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Types shared by the BPF programs and the daemon: map keys and values, and
+ * the limits that size the maps.  Both sides compile this file, so a layout is
+ * described once; keys carry explicit padding so that the hash of a key never
+ * depends on uninitialised bytes.
+ */
+#ifndef RUNWAY_ABI_H
+#define RUNWAY_ABI_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#include "http_framing.h"
+#include "latency_buckets.h"
+
+/* One daemon watches the pods of one node: 110 is the kubelet's default pod
+ * limit, rounded up. */
+#define RUNWAY_MAX_TARGETS 128
+
+/* Distinct (target, method, status) combinations kept at once. */
+#define RUNWAY_MAX_STATUS_SERIES (RUNWAY_MAX_TARGETS * 256)
+
+/* Paths excluded from the metrics, over all targets. */
+#define RUNWAY_MAX_EXCLUDED_PATHS 1024
+
+/* The watched-ports bitmap: 65536 bits per target in 64-bit words. */
+#define RUNWAY_PORT_WORDS (65536 / 64)
+
+/* A request line longer than this is not parsed further: its path is not one
+ * of the excluded paths and its method, if unfinished, is OTHER. */
+#define RUNWAY_REQUEST_LINE_MAX 255
+
+/* Status label of a request whose connection closed before any response. */
+#define RUNWAY_STATUS_NONE 0
+
+/* Phase of the request currently on a connection. */
+enum request_phase {
+	PHASE_IDLE,      /* no request, or the last one is answered */
+	PHASE_LINE,      /* bytes arrived, request line not complete yet */
+	PHASE_QUEUED,    /* arrived in the kernel, not read by the server */
+	PHASE_IN_FLIGHT, /* read by the server, not answered */
+};
+
+/* Why a connection's requests stopped being tracked. */
+enum untrack_reason {
+	UNTRACK_NOT_HTTP,  /* first bytes are not an HTTP/1.x request line */
+	UNTRACK_UPGRADED,  /* 101 Switching Protocols (WebSocket) */
+	UNTRACK_DESYNC,    /* response bytes we could not frame */
+	UNTRACK_TOO_LONG,  /* a response head longer than we parse per packet */
+	UNTRACK_REASON_COUNT,
+};
+
+/* Per-connection state, in socket-local storage: it lives and dies with the
+ * socket, so a reused file descriptor never inherits a stale request. */
+struct conn_state {
+	__u32 phase;         /* enum request_phase, changed with compare-and-swap */
+	__u32 target;        /* target slot + 1; 0 while unclaimed */
+	__u32 flags;         /* CONN_* */
+	__u32 rcv_next;      /* sequence number of the next unseen request byte */
+	__u32 snd_next;      /* sequence number of the next unseen response byte */
+	__u32 request_seq;   /* sequence number of the current request's first byte */
+	__u64 arrival_ns;    /* first byte of the request reached the kernel */
+	__u64 read_ns;       /* the server first read the request */
+	struct http_request_line request;
+	struct http_response_framing response;
+};
+
+#define CONN_RCV_SYNCED (1u << 0)
+#define CONN_SND_SYNCED (1u << 1)
+#define CONN_EXCLUDED (1u << 2)  /* the current request's path is excluded */
+#define CONN_UNTRACKED (1u << 3) /* stop looking at this connection */
+#define CONN_CLOSED (1u << 4)
+#define CONN_READ_SEEN (1u << 5) /* read happened while the line was incomplete */
+#define CONN_HTTP_SEEN (1u << 6) /* a valid request line was seen */
+
+/*
+ * Gauges kept as pairs of monotonic counters, per CPU: the gauge is
+ * begun - ended, and its time integral is sum(end times) - sum(begin times)
+ * + gauge * now.  Nothing is ever reset, so no interleaving of CPUs or scrapes
+ * can make a gauge drift, and the integral is exact between events: unsigned
+ * wrap-around cancels out as long as the true integral fits in 64 bits.
+ */
+struct gauge_counters {
+	__u64 begun;
+	__u64 ended;
+	__u64 begun_ns_sum;
+	__u64 ended_ns_sum;
+};
+
+struct target_counters {
+	struct gauge_counters queued;
+	struct gauge_counters in_flight;
+	__u64 connections_opened;
+	__u64 connections_closed;
+	__u64 untracked[UNTRACK_REASON_COUNT];
+	__u64 storage_full;   /* a connection we could not give state to */
+	__u64 status_series_full; /* a request not counted: status map full */
+	__u64 syn_received;   /* SYNs seen on the target's listening sockets */
+	__u64 syn_queue_full; /* ... while their accept queue was full */
+};
+
+struct status_key {
+	__u32 target;
+	__u16 status;
+	__u8 method;
+	__u8 pad;
+};
+
+/* One histogram per (target, method), indexed target * HTTP_METHOD_COUNT + method. */
+struct latency_histogram {
+	__u64 buckets[LATENCY_BUCKET_COUNT]; /* not cumulative; the last is +Inf */
+	__u64 sum_ns;
+};
+
+struct excluded_path_key {
+	__u32 target;
+	__u32 pad;
+	__u64 path_hash;
+};
+
+#endif /* RUNWAY_ABI_H */

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "kernel_features.h"
+#include "target.h"
+
+#define VMLINUX_BTF_PATH "/sys/kernel/btf/vmlinux"
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+static bool has_capability(const struct __user_cap_data_struct *data, int cap)
+{
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* CAP_SYS_ADMIN stands in for CAP_BPF and CAP_PERFMON on any kernel;
+ * CAP_NET_ADMIN attaches cgroup programs; CAP_SYS_PTRACE reads other users'
+ * /proc/PID/fd to find the listening sockets. */
+static void probe_privileges(struct kernel_features *f)
+{
+	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { 0 };
+	bool admin;
+
+	f->missing_capabilities[0] = '\0';
+	if (syscall(SYS_capget, &header, data)) {
+		snprintf(f->missing_capabilities, sizeof(f->missing_capabilities), "(capget failed)");
+		return;
+	}
+	admin = has_capability(data, CAP_SYS_ADMIN);
+	if (!admin && !has_capability(data, CAP_BPF))
+		strcat(f->missing_capabilities, " CAP_BPF");
+	if (!admin && !has_capability(data, CAP_PERFMON))
+		strcat(f->missing_capabilities, " CAP_PERFMON");
+	if (!has_capability(data, CAP_NET_ADMIN))
+		strcat(f->missing_capabilities, " CAP_NET_ADMIN");
+	if (!has_capability(data, CAP_SYS_PTRACE))
+		strcat(f->missing_capabilities, " CAP_SYS_PTRACE");
+	f->privileged = f->missing_capabilities[0] == '\0';
+}
+
+static bool btf_has_tracepoint(const struct btf *btf, const char *name)
+{
+	char type_name[128];
+
+	snprintf(type_name, sizeof(type_name), "btf_trace_%s", name);
+	return btf && btf__find_by_name_kind(btf, type_name, BTF_KIND_TYPEDEF) > 0;
+}
+
+static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+void kernel_features_probe(struct kernel_features *f)
+{
+	libbpf_print_fn_t previous = libbpf_set_print(silent_print);
+	struct btf *btf;
+
+	memset(f, 0, sizeof(*f));
+	f->btf = access(VMLINUX_BTF_PATH, R_OK) == 0;
+	f->cgroup2 = cgroup2_mount_point(f->cgroup2_mount, sizeof(f->cgroup2_mount)) == 0;
+	probe_privileges(f);
+	f->kprobes = access("/sys/bus/event_source/devices/kprobe", F_OK) == 0;
+	if (f->privileged) {
+		f->bpf_programs = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SKB, NULL) > 0;
+		f->sk_storage = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, NULL) > 0;
+		f->bpf_loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_loop, NULL) > 0;
+	}
+	btf = f->btf ? btf__parse(VMLINUX_BTF_PATH, NULL) : NULL;
+	f->read_hook = btf_has_tracepoint(btf, "sock_recv_length");
+	f->state_hook = btf_has_tracepoint(btf, "inet_sock_set_state");
+	btf__free(btf);
+	libbpf_set_print(previous);
+}
+
+const char *kernel_features_blocker(const struct kernel_features *f)
+{
+	static char message[256];
+
+	if (!f->privileged) {
+		snprintf(message, sizeof(message),
+			 "missing privileges:%s; run as root or grant these capabilities "
+			 "(securityContext.capabilities.add in the DaemonSet)",
+			 f->missing_capabilities);
+		return message;
+	}
+	if (!f->btf)
+		return "this kernel has no BTF (" VMLINUX_BTF_PATH "): use a kernel built with "
+		       "CONFIG_DEBUG_INFO_BTF=y";
+	if (!f->cgroup2)
+		return "no cgroup v2 hierarchy is mounted (see /proc/mounts): mount one, e.g. "
+		       "mount -t cgroup2 none /sys/fs/cgroup/unified";
+	if (!f->bpf_programs)
+		return "this kernel refuses to load BPF programs (check kernel.unprivileged_bpf_disabled, "
+		       "lockdown and seccomp): runway-bpfd needs BPF";
+	if (!f->sk_storage)
+		return "this kernel has no socket-local storage maps (BPF_MAP_TYPE_SK_STORAGE, 5.2+)";
+	if (!f->bpf_loop)
+		return "this kernel has no bpf_loop() helper (5.17+): runway-bpfd needs it to parse HTTP";
+	if (!f->state_hook)
+		return "this kernel has no sock:inet_sock_set_state tracepoint in its BTF (4.16+)";
+	return NULL;
+}
+
+static const char *yes_no(bool value)
+{
+	return value ? "yes" : "no";
+}
+
+void kernel_features_report(const struct kernel_features *f, FILE *out)
+{
+	struct utsname uts;
+
+	if (uname(&uts) == 0)
+		fprintf(out, "kernel: %s %s %s\n", uts.sysname, uts.release, uts.machine);
+	fprintf(out, "privileges (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_PTRACE): %s%s%s\n",
+		yes_no(f->privileged), f->privileged ? "" : ", missing:", f->missing_capabilities);
+	fprintf(out, "kernel BTF (%s): %s\n", VMLINUX_BTF_PATH, yes_no(f->btf));
+	fprintf(out, "cgroup v2: %s%s%s\n", yes_no(f->cgroup2), f->cgroup2 ? " at " : "",
+		f->cgroup2 ? f->cgroup2_mount : "");
+	fprintf(out, "BPF programs (cgroup_skb): %s\n", yes_no(f->bpf_programs));
+	fprintf(out, "socket-local storage: %s\n", yes_no(f->sk_storage));
+	fprintf(out, "bpf_loop helper: %s\n", yes_no(f->bpf_loop));
+	fprintf(out, "tracepoint sock:inet_sock_set_state (tp_btf): %s\n", yes_no(f->state_hook));
+	fprintf(out, "tracepoint sock:sock_recv_length (tp_btf): %s%s\n", yes_no(f->read_hook),
+		f->read_hook ? "" :
+			       " -> runway_requests_queued and the queue-time histogram are not exported; "
+			       "requests count as in flight from their arrival");
+	fprintf(out, "kprobes: %s (not used: tracepoints and cgroup programs are enough)\n",
+		yes_no(f->kprobes));
+	fprintf(out, "hooks: cgroup_skb/ingress, cgroup_skb/egress, tp_btf/inet_sock_set_state%s\n",
+		f->read_hook ? ", tp_btf/sock_recv_length" : "");
+}

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+/* runway-bpfd: request metrics of a uvicorn server, from the kernel. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http_endpoint.h"
+#include "kernel_features.h"
+#include "log.h"
+#include "metrics.h"
+#include "options.h"
+#include "probes.h"
+#include "target.h"
+
+#define TARGET_SLOT 0
+
+static int run_check(void)
+{
+	struct kernel_features features;
+	struct probes probes;
+	const char *blocker;
+	int err;
+
+	kernel_features_probe(&features);
+	kernel_features_report(&features, stdout);
+	blocker = kernel_features_blocker(&features);
+	if (blocker) {
+		printf("result: cannot run: %s\n", blocker);
+		return EXIT_USAGE;
+	}
+	/* The real test: our own programs through this kernel's verifier. */
+	err = probes_load_shared(&probes, &features);
+	probes_destroy(&probes);
+	if (err) {
+		printf("result: cannot run: our BPF programs do not load here (see the error above)\n");
+		return EXIT_RUNTIME;
+	}
+	printf("result: runway-bpfd can run here\n");
+	return EXIT_SUCCESS;
+}
+
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	/* Blocked before any thread starts, so only sigtimedwait() sees them. */
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static const char *hooks_in_use(const struct kernel_features *f)
+{
+	return f->read_hook ? "cgroup_skb/ingress,cgroup_skb/egress,tp_btf/sock_recv_length,tp_btf/inet_sock_set_state" :
+			      "cgroup_skb/ingress,cgroup_skb/egress,tp_btf/inet_sock_set_state";
+}
+
+int main(int argc, char **argv)
+{
+	struct http_endpoint endpoint = { .listen_fd = -1 };
+	struct probes probes = { 0 };
+	struct kernel_features features;
+	struct runway_options opts;
+	struct metrics_context metrics;
+	bool metrics_ready = false;
+	struct target target;
+	const char *blocker;
+	sigset_t signals;
+	int err, exit_code = EXIT_RUNTIME;
+
+	err = options_parse(&opts, argc, argv);
+	if (err)
+		return err > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+	log_set_verbose(opts.verbose);
+	if (opts.check_only)
+		return run_check();
+
+	/* Everything the user can get wrong is checked before anything is
+	 * attached: a bad run leaves nothing behind. */
+	kernel_features_probe(&features);
+	blocker = kernel_features_blocker(&features);
+	if (blocker) {
+		log_error("%s", blocker);
+		return EXIT_USAGE;
+	}
+	if (target_resolve(&opts, &target))
+		return EXIT_USAGE;
+	if (http_endpoint_bind(&endpoint, opts.listen_host, opts.listen_port))
+		return EXIT_USAGE;
+
+	block_signals(&signals);
+	if (probes_load_shared(&probes, &features))
+		goto cleanup;
+	if (probes_attach_target(&probes, TARGET_SLOT, &target, &opts))
+		goto cleanup;
+	if (metrics_init(&metrics, &probes, TARGET_SLOT, &target, hooks_in_use(&features))) {
+		log_error("cannot set up the metrics: %s", strerror(errno));
+		goto cleanup;
+	}
+	metrics_ready = true;
+	if (http_endpoint_start(&endpoint, &metrics))
+		goto cleanup;
+	log_info("watching cgroup %s, serving http://%s:%u/metrics", target.cgroup_dir, opts.listen_host,
+		 opts.listen_port);
+
+	for (;;) {
+		struct timespec timeout = { .tv_sec = 1 };
+		int sig = sigtimedwait(&signals, NULL, &timeout);
+
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+		if (sig < 0 && errno != EAGAIN && errno != EINTR) {
+			log_error("waiting for signals failed: %s", strerror(errno));
+			goto cleanup;
+		}
+	}
+	exit_code = EXIT_SUCCESS;
+cleanup:
+	http_endpoint_stop(&endpoint);
+	if (metrics_ready)
+		metrics_destroy(&metrics);
+	if (probes.shared)
+		probes_destroy(&probes);
+	return exit_code;
+}

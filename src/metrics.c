@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: MIT
+/* The Prometheus text exposition (format 0.0.4). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "metrics.h"
+#include "text_buffer.h"
+
+#define NS_PER_SECOND 1e9
+
+static const char *const method_names[HTTP_METHOD_COUNT] = {
+	[HTTP_GET] = "GET",         [HTTP_HEAD] = "HEAD",   [HTTP_POST] = "POST",
+	[HTTP_PUT] = "PUT",         [HTTP_DELETE] = "DELETE", [HTTP_PATCH] = "PATCH",
+	[HTTP_OPTIONS] = "OPTIONS", [HTTP_TRACE] = "TRACE", [HTTP_CONNECT] = "CONNECT",
+	[HTTP_OTHER] = "OTHER",
+};
+
+static const char *const untrack_reason_names[UNTRACK_REASON_COUNT] = {
+	[UNTRACK_NOT_HTTP] = "not_http",
+	[UNTRACK_UPGRADED] = "upgraded",
+	[UNTRACK_DESYNC] = "unparsable_response",
+	[UNTRACK_TOO_LONG] = "response_head_too_long",
+};
+
+int metrics_init(struct metrics_context *m, const struct probes *p, __u32 slot,
+		 const struct target *t, const char *hooks)
+{
+	memset(m, 0, sizeof(*m));
+	probes_maps(p, &m->maps);
+	m->cpu_count = libbpf_num_possible_cpus();
+	if (m->cpu_count <= 0)
+		return -1;
+	m->slot = slot;
+	m->target = t;
+	m->queue_metrics = p->read_hook;
+	m->hooks = hooks;
+	return pthread_mutex_init(&m->lock, NULL) ? -1 : 0;
+}
+
+void metrics_destroy(struct metrics_context *m)
+{
+	pthread_mutex_destroy(&m->lock);
+}
+
+/* Sums a per-CPU value made only of __u64 fields into *out. */
+static int lookup_percpu_sum(struct metrics_context *m, int fd, const void *key, __u64 *out, size_t words)
+{
+	__u64 *values = calloc((size_t)m->cpu_count * words, sizeof(__u64));
+	int err = 0, cpu;
+	size_t i;
+
+	if (!values)
+		return -ENOMEM;
+	memset(out, 0, words * sizeof(__u64));
+	if (bpf_map_lookup_elem(fd, key, values)) {
+		err = -errno;
+	} else {
+		for (cpu = 0; cpu < m->cpu_count; cpu++)
+			for (i = 0; i < words; i++)
+				out[i] += values[(size_t)cpu * words + i];
+	}
+	free(values);
+	return err;
+}
+
+#define WORDS_OF(type) (sizeof(type) / sizeof(__u64))
+
+static __u64 monotonic_now_ns(void)
+{
+	struct timespec ts;
+
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static __u64 gauge_value(const struct gauge_counters *g)
+{
+	return g->begun > g->ended ? g->begun - g->ended : 0;
+}
+
+/* sum(end times) - sum(begin times) + open * now, in wrapping arithmetic. */
+static __u64 gauge_integral_ns(const struct gauge_counters *g, __u64 now, __u64 *last)
+{
+	__u64 integral = g->ended_ns_sum - g->begun_ns_sum + (g->begun - g->ended) * now;
+
+	if ((__s64)(integral - *last) < 0)
+		integral = *last;
+	*last = integral;
+	return integral;
+}
+
+static void header(struct text_buffer *b, const char *name, const char *type, const char *help)
+{
+	text_buffer_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void render_histogram(struct text_buffer *b, const char *name, const char *labels,
+			     const struct latency_histogram *h)
+{
+	static const char *const bounds[] = LATENCY_BOUNDS_TEXT;
+	const char *comma = labels[0] ? "," : "";
+	__u64 cumulative = 0;
+	int i;
+
+	for (i = 0; i < LATENCY_FINITE_BUCKETS; i++) {
+		cumulative += h->buckets[i];
+		text_buffer_printf(b, "%s_bucket{%s%sle=\"%s\"} %llu\n", name, labels, comma, bounds[i],
+				   (unsigned long long)cumulative);
+	}
+	cumulative += h->buckets[LATENCY_FINITE_BUCKETS];
+	text_buffer_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, comma,
+			   (unsigned long long)cumulative);
+	text_buffer_printf(b, "%s_sum%s%s%s %.9f\n", name, labels[0] ? "{" : "", labels, labels[0] ? "}" : "",
+			   h->sum_ns / NS_PER_SECOND);
+	text_buffer_printf(b, "%s_count%s%s%s %llu\n", name, labels[0] ? "{" : "", labels,
+			   labels[0] ? "}" : "", (unsigned long long)cumulative);
+}
+
+struct status_count {
+	struct status_key key;
+	__u64 count;
+};
+
+static int compare_status_counts(const void *a, const void *b)
+{
+	const struct status_count *x = a, *y = b;
+
+	if (x->key.method != y->key.method)
+		return x->key.method - y->key.method;
+	return x->key.status - y->key.status;
+}
+
+static void render_requests_total(struct metrics_context *m, struct text_buffer *b)
+{
+	struct status_count *rows = NULL;
+	struct status_key key, next;
+	size_t count = 0, capacity = 0, i;
+	void *previous = NULL;
+
+	header(b, "runway_requests_total", "counter",
+	       "Requests answered (or whose connection closed: status 000), by method and status.");
+	while (bpf_map_get_next_key(m->maps.requests_by_status, previous, &next) == 0) {
+		key = next;
+		previous = &key;
+		if (key.target != m->slot)
+			continue;
+		if (count == capacity) {
+			struct status_count *grown;
+
+			capacity = capacity ? capacity * 2 : 64;
+			grown = realloc(rows, capacity * sizeof(*rows));
+			if (!grown)
+				break;
+			rows = grown;
+		}
+		rows[count].key = key;
+		if (lookup_percpu_sum(m, m->maps.requests_by_status, &key, &rows[count].count, 1) == 0)
+			count++;
+	}
+	qsort(rows, count, sizeof(*rows), compare_status_counts);
+	for (i = 0; i < count; i++) {
+		unsigned method = rows[i].key.method < HTTP_METHOD_COUNT ? rows[i].key.method : HTTP_OTHER;
+
+		text_buffer_printf(b, "runway_requests_total{method=\"%s\",status=\"%03u\"} %llu\n",
+				   method_names[method], rows[i].key.status,
+				   (unsigned long long)rows[i].count);
+	}
+	free(rows);
+}
+
+static void render_durations(struct metrics_context *m, struct text_buffer *b)
+{
+	struct latency_histogram h;
+	char labels[32];
+	__u32 method;
+
+	header(b, "runway_request_duration_seconds", "histogram",
+	       "Server time of a request: from its first read by the server to its last response byte sent.");
+	for (method = 0; method < HTTP_METHOD_COUNT; method++) {
+		__u32 index = m->slot * HTTP_METHOD_COUNT + method;
+		__u64 total = 0;
+		int i;
+
+		if (lookup_percpu_sum(m, m->maps.request_durations, &index, (__u64 *)&h, WORDS_OF(h)))
+			continue;
+		for (i = 0; i < LATENCY_BUCKET_COUNT; i++)
+			total += h.buckets[i];
+		if (!total)
+			continue;
+		snprintf(labels, sizeof(labels), "method=\"%s\"", method_names[method]);
+		render_histogram(b, "runway_request_duration_seconds", labels, &h);
+	}
+}
+
+static void render_gauges(struct metrics_context *m, struct text_buffer *b, const struct target_counters *c)
+{
+	__u64 now = monotonic_now_ns();
+
+	header(b, "runway_requests_in_flight", "gauge",
+	       "Requests the server has begun to read and not finished answering.");
+	text_buffer_printf(b, "runway_requests_in_flight %llu\n", (unsigned long long)gauge_value(&c->in_flight));
+	header(b, "runway_requests_in_flight_seconds_total", "counter",
+	       "Integral of runway_requests_in_flight over time: rate() of it is the exact mean.");
+	text_buffer_printf(b, "runway_requests_in_flight_seconds_total %.9f\n",
+			   gauge_integral_ns(&c->in_flight, now, &m->last_in_flight_integral_ns) / NS_PER_SECOND);
+	if (!m->queue_metrics)
+		return;
+	header(b, "runway_requests_queued", "gauge",
+	       "Requests whose bytes reached the kernel but that the server has not read yet.");
+	text_buffer_printf(b, "runway_requests_queued %llu\n", (unsigned long long)gauge_value(&c->queued));
+	header(b, "runway_requests_queued_seconds_total", "counter",
+	       "Integral of runway_requests_queued over time: rate() of it is the exact mean.");
+	text_buffer_printf(b, "runway_requests_queued_seconds_total %.9f\n",
+			   gauge_integral_ns(&c->queued, now, &m->last_queued_integral_ns) / NS_PER_SECOND);
+}
+
+static void render_queue_times(struct metrics_context *m, struct text_buffer *b)
+{
+	struct latency_histogram h;
+
+	if (!m->queue_metrics)
+		return;
+	if (lookup_percpu_sum(m, m->maps.queue_durations, &m->slot, (__u64 *)&h, WORDS_OF(h)))
+		return;
+	header(b, "runway_request_queue_seconds", "histogram",
+	       "Kernel time of a request: from its arrival in the kernel to the server's first read of it.");
+	render_histogram(b, "runway_request_queue_seconds", "", &h);
+}
+
+static void render_self(struct metrics_context *m, struct text_buffer *b, const struct target_counters *c)
+{
+	int reason;
+
+	header(b, "runway_bpfd_build_info", "gauge", "runway-bpfd version and the kernel hooks in use.");
+	text_buffer_printf(b, "runway_bpfd_build_info{version=\"%s\",hooks=\"%s\"} 1\n", RUNWAY_VERSION, m->hooks);
+	header(b, "runway_bpfd_targets", "gauge", "Targets (servers or pods) watched.");
+	text_buffer_printf(b, "runway_bpfd_targets 1\n");
+	header(b, "runway_bpfd_connections", "gauge", "Server connections with state in the kernel.");
+	text_buffer_printf(b, "runway_bpfd_connections %llu\n",
+			   (unsigned long long)(c->connections_opened > c->connections_closed ?
+							c->connections_opened - c->connections_closed :
+							0));
+	header(b, "runway_bpfd_connections_total", "counter", "Server connections seen.");
+	text_buffer_printf(b, "runway_bpfd_connections_total %llu\n", (unsigned long long)c->connections_opened);
+	header(b, "runway_bpfd_connections_untracked_total", "counter",
+	       "Connections whose requests stopped being counted, by reason.");
+	for (reason = 0; reason < UNTRACK_REASON_COUNT; reason++)
+		text_buffer_printf(b, "runway_bpfd_connections_untracked_total{reason=\"%s\"} %llu\n",
+				   untrack_reason_names[reason], (unsigned long long)c->untracked[reason]);
+	header(b, "runway_bpfd_connections_lost_total", "counter",
+	       "Connections not tracked at all: the kernel refused their socket storage.");
+	text_buffer_printf(b, "runway_bpfd_connections_lost_total %llu\n", (unsigned long long)c->storage_full);
+	header(b, "runway_bpfd_requests_lost_total", "counter",
+	       "Requests answered but not in runway_requests_total: its series map was full.");
+	text_buffer_printf(b, "runway_bpfd_requests_lost_total %llu\n", (unsigned long long)c->status_series_full);
+}
+
+char *metrics_render(struct metrics_context *m, size_t *length)
+{
+	struct target_counters counters;
+	struct text_buffer b;
+	char *out;
+
+	text_buffer_init(&b);
+	pthread_mutex_lock(&m->lock);
+	if (lookup_percpu_sum(m, m->maps.target_counters, &m->slot, (__u64 *)&counters, WORDS_OF(counters)))
+		memset(&counters, 0, sizeof(counters));
+	render_gauges(m, &b, &counters);
+	render_requests_total(m, &b);
+	render_durations(m, &b);
+	render_queue_times(m, &b);
+	render_self(m, &b, &counters);
+	pthread_mutex_unlock(&m->lock);
+	out = text_buffer_release(&b, length);
+	return out;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef RUNWAY_METRICS_H
+#define RUNWAY_METRICS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "probes.h"
+#include "target.h"
+
+/* Everything the exposition is rendered from.  Rendering runs on the HTTP
+ * server's thread and only reads BPF maps and /proc: a scrape never waits on
+ * the target. */
+struct metrics_context {
+	struct probe_maps maps;
+	int cpu_count;
+	__u32 slot;
+	const struct target *target;
+	bool queue_metrics; /* the read hook is attached */
+	const char *hooks;
+	pthread_mutex_t lock;
+	/* Last integrals served: a counter must never go down, even when a
+	 * snapshot of per-CPU values catches an end before its begin. */
+	__u64 last_in_flight_integral_ns;
+	__u64 last_queued_integral_ns;
+};
+
+int metrics_init(struct metrics_context *m, const struct probes *p, __u32 slot,
+		 const struct target *t, const char *hooks);
+void metrics_destroy(struct metrics_context *m);
+
+/* The whole exposition as a malloc'd string (free() it); NULL on failure. */
+char *metrics_render(struct metrics_context *m, size_t *length);
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef RUNWAY_TARGET_H
+#define RUNWAY_TARGET_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "options.h"
+
+#define TARGET_MAX_PORTS 64
+
+/* What one watched server (--pid) or pod (--cgroup) resolves to. */
+struct target {
+	char cgroup_dir[PATH_MAX]; /* a cgroup v2 directory */
+	int netns_pid;             /* a process in the target's network namespace */
+	bool all_ports;            /* every accepted TCP connection of the cgroup */
+	unsigned short ports[TARGET_MAX_PORTS];
+	size_t port_count;
+};
+
+/* Fills *t from the options.  On failure prints one line naming the problem
+ * and the fix and returns -1 (exit code 2). */
+int target_resolve(const struct runway_options *opts, struct target *t);
+
+/* Where the cgroup v2 hierarchy is mounted, from /proc/mounts. */
+int cgroup2_mount_point(char *buf, size_t size);
+
+/* TCP ports on which `pid` or one of its descendants has a listening socket,
+ * in the network namespace of `pid`.  Returns the count (capped at max). */
+size_t listening_ports_of_process_tree(int pid, unsigned short *ports, size_t max);
+
+/* The same for every process of a cgroup v2 directory and its children;
+ * *netns_pid receives one of its processes (0 if it has none). */
+size_t listening_ports_of_cgroup(const char *dir, unsigned short *ports, size_t max, int *netns_pid);
+
+#endif
