@@ -62,6 +62,13 @@ struct {
 } watched_ports SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, RUNWAY_MAX_LISTENERS);
+	__type(key, struct listener_key);
+	__type(value, struct listener_counters);
+} listener_counters SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, RUNWAY_MAX_EXCLUDED_PATHS);
 	__type(key, struct excluded_path_key);

@@ -173,6 +173,44 @@ static __always_inline void request_bytes_arrived(struct __sk_buff *skb, struct 
 		request_line_feed(skb, cs, seg, now);
 }
 
+/*
+ * A packet for a listening socket.  The kernel drops a SYN when the accept
+ * queue is full (tcp_conn_request), and the ACK that would complete a
+ * handshake likewise (tcp_v4_syn_recv_sock); both count ListenOverflows.
+ * We see the same packets just before, on the same CPU, and compare the same
+ * two fields, so the per-port count follows the kernel's own.
+ */
+static __always_inline void listener_packet(struct __sk_buff *skb, struct bpf_sock *sk)
+{
+	struct listener_key key = { .target = target_slot, .port = sk->src_port };
+	struct listener_counters *counters, fresh = {};
+	struct tcp_segment seg;
+	struct tcp_sock *tp;
+	int full;
+
+	if (!port_watched(sk->src_port) || tcp_segment_parse(skb, &seg))
+		return;
+	if (seg.rst || !(seg.syn ^ seg.ack))
+		return; /* only a SYN, or an ACK completing a handshake */
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return;
+	full = tp->inet_conn.icsk_inet.sk.sk_ack_backlog > tp->inet_conn.icsk_inet.sk.sk_max_ack_backlog;
+	if (!seg.syn && !full)
+		return;
+	counters = bpf_map_lookup_elem(&listener_counters, &key);
+	if (!counters) {
+		bpf_map_update_elem(&listener_counters, &key, &fresh, BPF_NOEXIST);
+		counters = bpf_map_lookup_elem(&listener_counters, &key);
+		if (!counters)
+			return;
+	}
+	if (seg.syn)
+		__sync_fetch_and_add(&counters->syns, 1);
+	if (full)
+		__sync_fetch_and_add(&counters->overflows, 1);
+}
+
 SEC("cgroup_skb/ingress")
 int runway_ingress(struct __sk_buff *skb)
 {
@@ -183,8 +221,12 @@ int runway_ingress(struct __sk_buff *skb)
 	if (!sk)
 		return SK_PASS;
 	sk = bpf_sk_fullsock(sk);
-	if (!sk || sk->protocol != IPPROTO_TCP_NUM || sk->state == BPF_TCP_LISTEN)
+	if (!sk || sk->protocol != IPPROTO_TCP_NUM)
 		return SK_PASS;
+	if (sk->state == BPF_TCP_LISTEN) {
+		listener_packet(skb, sk);
+		return SK_PASS;
+	}
 	cs = bpf_sk_storage_get(&connections, sk, 0, 0);
 	if (!cs && !port_watched(sk->src_port))
 		return SK_PASS;

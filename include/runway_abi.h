@@ -97,8 +97,20 @@ struct target_counters {
 	__u64 untracked[UNTRACK_REASON_COUNT];
 	__u64 storage_full;   /* a connection we could not give state to */
 	__u64 status_series_full; /* a request not counted: status map full */
-	__u64 syn_received;   /* SYNs seen on the target's listening sockets */
-	__u64 syn_queue_full; /* ... while their accept queue was full */
+};
+
+/* Listening sockets of a target, one entry per (target, port). */
+#define RUNWAY_MAX_LISTENERS (RUNWAY_MAX_TARGETS * 16)
+
+struct listener_key {
+	__u32 target;
+	__u16 port;
+	__u16 pad;
+};
+
+struct listener_counters {
+	__u64 syns;      /* connection requests (SYN) that reached the socket */
+	__u64 overflows; /* SYNs and handshake ACKs that met a full accept queue */
 };
 
 struct status_key {

@@ -16,6 +16,23 @@
 #include "target.h"
 
 #define TARGET_SLOT 0
+#define LISTEN_PORT_REFRESH_S 5
+
+/* A pod's servers may open listeners after we start; a --pid target's ports
+ * were fixed at start. */
+static void refresh_listen_ports(struct metrics_context *m, const struct target *t)
+{
+	unsigned short ports[TARGET_MAX_PORTS];
+	size_t count;
+	int netns_pid;
+
+	if (!t->all_ports) {
+		metrics_set_listen_ports(m, t->ports, t->port_count);
+		return;
+	}
+	count = listening_ports_of_cgroup(t->cgroup_dir, ports, TARGET_MAX_PORTS, &netns_pid);
+	metrics_set_listen_ports(m, ports, count);
+}
 
 static int run_check(void)
 {
@@ -65,11 +82,13 @@ int main(int argc, char **argv)
 	struct kernel_features features;
 	struct runway_options opts;
 	struct metrics_context metrics;
+	struct netns_handles netns = { .netstat_fd = -1, .sock_diag_fd = -1 };
 	bool metrics_ready = false;
 	struct target target;
 	const char *blocker;
 	sigset_t signals;
 	int err, exit_code = EXIT_RUNTIME;
+	unsigned ticks = 0;
 
 	err = options_parse(&opts, argc, argv);
 	if (err)
@@ -101,6 +120,11 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	metrics_ready = true;
+	if (target.netns_pid > 0 && netns_open(&netns, target.netns_pid) == 0)
+		metrics.netns = &netns;
+	else
+		log_info("cannot open the target's network namespace: accept-queue metrics are not exported");
+	refresh_listen_ports(&metrics, &target);
 	if (http_endpoint_start(&endpoint, &metrics))
 		goto cleanup;
 	log_info("watching cgroup %s, serving http://%s:%u/metrics", target.cgroup_dir, opts.listen_host,
@@ -112,6 +136,8 @@ int main(int argc, char **argv)
 
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
+		if (++ticks % LISTEN_PORT_REFRESH_S == 0)
+			refresh_listen_ports(&metrics, &target);
 		if (sig < 0 && errno != EAGAIN && errno != EINTR) {
 			log_error("waiting for signals failed: %s", strerror(errno));
 			goto cleanup;
@@ -122,6 +148,7 @@ cleanup:
 	http_endpoint_stop(&endpoint);
 	if (metrics_ready)
 		metrics_destroy(&metrics);
+	netns_close(&netns);
 	if (probes.shared)
 		probes_destroy(&probes);
 	return exit_code;

@@ -42,6 +42,16 @@ int metrics_init(struct metrics_context *m, const struct probes *p, __u32 slot,
 	return pthread_mutex_init(&m->lock, NULL) ? -1 : 0;
 }
 
+void metrics_set_listen_ports(struct metrics_context *m, const unsigned short *ports, size_t count)
+{
+	if (count > TARGET_MAX_PORTS)
+		count = TARGET_MAX_PORTS;
+	pthread_mutex_lock(&m->lock);
+	memcpy(m->listen_ports, ports, count * sizeof(ports[0]));
+	m->listen_port_count = count;
+	pthread_mutex_unlock(&m->lock);
+}
+
 void metrics_destroy(struct metrics_context *m)
 {
 	pthread_mutex_destroy(&m->lock);
@@ -233,6 +243,75 @@ static void render_queue_times(struct metrics_context *m, struct text_buffer *b)
 	render_histogram(b, "runway_request_queue_seconds", "", &h);
 }
 
+static void render_accept_queues(struct metrics_context *m, struct text_buffer *b)
+{
+	struct accept_queue queues[TARGET_MAX_PORTS];
+	struct listen_overflow_counts counts;
+	int count, i;
+
+	if (!m->netns)
+		return;
+	count = netns_read_accept_queues(m->netns, m->listen_ports, m->listen_port_count, queues, TARGET_MAX_PORTS);
+	if (count > 0) {
+		header(b, "runway_accept_queue_depth", "gauge",
+		       "Connections the kernel has established on the port and the server has not accepted yet.");
+		for (i = 0; i < count; i++)
+			text_buffer_printf(b, "runway_accept_queue_depth{port=\"%u\"} %u\n", queues[i].port,
+					   queues[i].depth);
+		header(b, "runway_accept_queue_limit", "gauge",
+		       "Accept queue limit of the port (the listen backlog); the kernel drops new connections beyond it.");
+		for (i = 0; i < count; i++)
+			text_buffer_printf(b, "runway_accept_queue_limit{port=\"%u\"} %u\n", queues[i].port,
+					   queues[i].limit);
+	}
+	if (netns_read_listen_counts(m->netns, &counts) == 0) {
+		header(b, "runway_listen_overflows_total", "counter",
+		       "TcpExt ListenOverflows of the target's network namespace: packets dropped at a full accept queue.");
+		text_buffer_printf(b, "runway_listen_overflows_total %llu\n",
+				   (unsigned long long)counts.listen_overflows);
+		header(b, "runway_listen_drops_total", "counter",
+		       "TcpExt ListenDrops of the target's network namespace: connection requests a listener dropped, for any reason.");
+		text_buffer_printf(b, "runway_listen_drops_total %llu\n", (unsigned long long)counts.listen_drops);
+	}
+}
+
+static int compare_listeners(const void *a, const void *b)
+{
+	const struct listener_key *x = a, *y = b;
+
+	return x->port - y->port;
+}
+
+static void render_listener_counters(struct metrics_context *m, struct text_buffer *b)
+{
+	struct listener_key keys[TARGET_MAX_PORTS], key, next;
+	struct listener_counters counts[TARGET_MAX_PORTS];
+	size_t count = 0, i;
+	void *previous = NULL;
+
+	while (count < TARGET_MAX_PORTS &&
+	       bpf_map_get_next_key(m->maps.listener_counters, previous, &next) == 0) {
+		key = next;
+		previous = &key;
+		if (key.target == m->slot)
+			keys[count++] = key;
+	}
+	qsort(keys, count, sizeof(keys[0]), compare_listeners);
+	for (i = 0; i < count; i++)
+		if (lookup_percpu_sum(m, m->maps.listener_counters, &keys[i], (__u64 *)&counts[i],
+				      WORDS_OF(counts[i])))
+			memset(&counts[i], 0, sizeof(counts[i]));
+	header(b, "runway_accept_queue_overflows_total", "counter",
+	       "SYNs and handshake-completing ACKs that reached the port while its accept queue was full: the kernel drops them.");
+	for (i = 0; i < count; i++)
+		text_buffer_printf(b, "runway_accept_queue_overflows_total{port=\"%u\"} %llu\n", keys[i].port,
+				   (unsigned long long)counts[i].overflows);
+	header(b, "runway_connection_requests_total", "counter", "SYNs that reached the port's listening socket.");
+	for (i = 0; i < count; i++)
+		text_buffer_printf(b, "runway_connection_requests_total{port=\"%u\"} %llu\n", keys[i].port,
+				   (unsigned long long)counts[i].syns);
+}
+
 static void render_self(struct metrics_context *m, struct text_buffer *b, const struct target_counters *c)
 {
 	int reason;
@@ -275,6 +354,8 @@ char *metrics_render(struct metrics_context *m, size_t *length)
 	render_requests_total(m, &b);
 	render_durations(m, &b);
 	render_queue_times(m, &b);
+	render_accept_queues(m, &b);
+	render_listener_counters(m, &b);
 	render_self(m, &b, &counters);
 	pthread_mutex_unlock(&m->lock);
 	out = text_buffer_release(&b, length);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+#include "netns.h"
 #include "probes.h"
 #include "target.h"
 
@@ -20,7 +21,11 @@ struct metrics_context {
 	const struct target *target;
 	bool queue_metrics; /* the read hook is attached */
 	const char *hooks;
+	const struct netns_handles *netns; /* NULL: no kernel queue metrics */
 	pthread_mutex_t lock;
+	/* The target's listening ports, refreshed by the main loop. */
+	unsigned short listen_ports[TARGET_MAX_PORTS];
+	size_t listen_port_count;
 	/* Last integrals served: a counter must never go down, even when a
 	 * snapshot of per-CPU values catches an end before its begin. */
 	__u64 last_in_flight_integral_ns;
@@ -30,6 +35,7 @@ struct metrics_context {
 int metrics_init(struct metrics_context *m, const struct probes *p, __u32 slot,
 		 const struct target *t, const char *hooks);
 void metrics_destroy(struct metrics_context *m);
+void metrics_set_listen_ports(struct metrics_context *m, const unsigned short *ports, size_t count);
 
 /* The whole exposition as a malloc'd string (free() it); NULL on failure. */
 char *metrics_render(struct metrics_context *m, size_t *length);

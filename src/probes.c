@@ -201,4 +201,5 @@ void probes_maps(const struct probes *p, struct probe_maps *maps)
 	maps->requests_by_status = bpf_map__fd(p->shared->maps.requests_by_status);
 	maps->request_durations = bpf_map__fd(p->shared->maps.request_durations);
 	maps->queue_durations = bpf_map__fd(p->shared->maps.queue_durations);
+	maps->listener_counters = bpf_map__fd(p->shared->maps.listener_counters);
 }

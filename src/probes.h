@@ -33,6 +33,7 @@ struct probe_maps {
 	int requests_by_status;
 	int request_durations;
 	int queue_durations;
+	int listener_counters;
 };
 
 void probes_maps(const struct probes *p, struct probe_maps *maps);

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "netns.h"
+
+#define TCP_LISTEN_STATE 10
+
+struct socket_in_netns {
+	int netns_fd;
+	int socket_fd;
+	int err;
+};
+
+/* setns() moves only the calling thread: do it on a thread of its own and
+ * let the socket outlive it. */
+static void *make_socket_in_netns(void *arg)
+{
+	struct socket_in_netns *job = arg;
+
+	if (setns(job->netns_fd, CLONE_NEWNET)) {
+		job->err = -errno;
+		return NULL;
+	}
+	job->socket_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (job->socket_fd < 0)
+		job->err = -errno;
+	return NULL;
+}
+
+static bool same_netns(int pid)
+{
+	char path[64];
+	struct stat self, other;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	return stat("/proc/self/ns/net", &self) == 0 && stat(path, &other) == 0 && self.st_ino == other.st_ino &&
+	       self.st_dev == other.st_dev;
+}
+
+int netns_open(struct netns_handles *h, int pid)
+{
+	struct socket_in_netns job = { .netns_fd = -1, .socket_fd = -1 };
+	pthread_t thread;
+	char path[64];
+
+	h->netstat_fd = -1;
+	h->sock_diag_fd = -1;
+	snprintf(path, sizeof(path), "/proc/%d/net/netstat", pid);
+	h->netstat_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (h->netstat_fd < 0)
+		return -errno;
+	if (same_netns(pid)) {
+		h->sock_diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+		return h->sock_diag_fd < 0 ? -errno : 0;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	job.netns_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (job.netns_fd < 0)
+		return -errno;
+	if (pthread_create(&thread, NULL, make_socket_in_netns, &job) == 0)
+		pthread_join(thread, NULL);
+	else
+		job.err = -EAGAIN;
+	close(job.netns_fd);
+	h->sock_diag_fd = job.socket_fd;
+	return job.err;
+}
+
+void netns_close(struct netns_handles *h)
+{
+	if (h->netstat_fd >= 0)
+		close(h->netstat_fd);
+	if (h->sock_diag_fd >= 0)
+		close(h->sock_diag_fd);
+	h->netstat_fd = h->sock_diag_fd = -1;
+}
+
+/* /proc/net/netstat: pairs of lines, "TcpExt: Name1 Name2 ..." then
+ * "TcpExt: 1 2 ...". */
+int netns_read_listen_counts(const struct netns_handles *h, struct listen_overflow_counts *out)
+{
+	char buf[16384], *names = NULL, *values = NULL, *line, *save = NULL;
+	char *name_save = NULL, *value_save = NULL, *name, *value;
+	ssize_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (h->netstat_fd < 0)
+		return -EBADF;
+	n = pread(h->netstat_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return n < 0 ? -errno : -ENODATA;
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "TcpExt:", 7) != 0)
+			continue;
+		if (!names) {
+			names = line + 7;
+		} else {
+			values = line + 7;
+			break;
+		}
+	}
+	if (!names || !values)
+		return -ENODATA;
+	name = strtok_r(names, " ", &name_save);
+	value = strtok_r(values, " ", &value_save);
+	while (name && value) {
+		if (strcmp(name, "ListenOverflows") == 0)
+			out->listen_overflows = strtoull(value, NULL, 10);
+		else if (strcmp(name, "ListenDrops") == 0)
+			out->listen_drops = strtoull(value, NULL, 10);
+		name = strtok_r(NULL, " ", &name_save);
+		value = strtok_r(NULL, " ", &value_save);
+	}
+	return 0;
+}
+
+static int port_index(const unsigned short *ports, size_t count, unsigned short port)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		if (ports[i] == port)
+			return i;
+	return -1;
+}
+
+static int dump_listeners(int fd, int family, const unsigned short *ports, size_t port_count,
+			  struct accept_queue *out)
+{
+	struct {
+		struct nlmsghdr header;
+		struct inet_diag_req_v2 request;
+	} message = {
+		.header = {
+			.nlmsg_len = sizeof(message),
+			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		},
+		.request = {
+			.sdiag_family = family,
+			.sdiag_protocol = IPPROTO_TCP,
+			.idiag_states = 1u << TCP_LISTEN_STATE,
+		},
+	};
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	long buf[8192 / sizeof(long)];
+
+	if (sendto(fd, &message, sizeof(message), 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+		if (n < 0)
+			return -errno;
+		for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			struct inet_diag_msg *diag = NLMSG_DATA(h);
+			int index;
+
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR)
+				return -EPROTO;
+			index = port_index(ports, port_count, ntohs(diag->id.idiag_sport));
+			if (index < 0)
+				continue;
+			/* For a listener, rqueue is sk_ack_backlog and wqueue
+			 * sk_max_ack_backlog (inet_diag.c). */
+			out[index].depth += diag->idiag_rqueue;
+			out[index].limit += diag->idiag_wqueue;
+		}
+	}
+}
+
+int netns_read_accept_queues(const struct netns_handles *h, const unsigned short *ports, size_t port_count,
+			     struct accept_queue *out, size_t max)
+{
+	size_t i;
+	int err;
+
+	if (h->sock_diag_fd < 0)
+		return -1;
+	if (port_count > max)
+		port_count = max;
+	for (i = 0; i < port_count; i++) {
+		out[i].port = ports[i];
+		out[i].depth = 0;
+		out[i].limit = 0;
+	}
+	err = dump_listeners(h->sock_diag_fd, AF_INET, ports, port_count, out);
+	if (!err)
+		err = dump_listeners(h->sock_diag_fd, AF_INET6, ports, port_count, out);
+	return err ? -1 : (int)port_count;
+}

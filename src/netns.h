@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef RUNWAY_NETNS_H
+#define RUNWAY_NETNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+/* Handles into the target's network namespace, opened once at start: an open
+ * /proc/PID/net file and a netlink socket keep the namespace they were made
+ * in, so they stay valid whichever process of the target comes and goes. */
+struct netns_handles {
+	int netstat_fd;   /* /proc/PID/net/netstat */
+	int sock_diag_fd; /* NETLINK_SOCK_DIAG socket in that namespace */
+};
+
+int netns_open(struct netns_handles *h, int pid);
+void netns_close(struct netns_handles *h);
+
+struct listen_overflow_counts {
+	__u64 listen_overflows; /* TcpExt ListenOverflows */
+	__u64 listen_drops;     /* TcpExt ListenDrops */
+};
+
+int netns_read_listen_counts(const struct netns_handles *h, struct listen_overflow_counts *out);
+
+struct accept_queue {
+	unsigned short port;
+	__u32 depth; /* connections established, not accepted yet */
+	__u32 limit; /* the listen() backlog, as the kernel clamped it */
+};
+
+/* Listening TCP sockets (IPv4 and IPv6) on the given ports, summed per port.
+ * Returns how many entries of `out` were filled, or -1. */
+int netns_read_accept_queues(const struct netns_handles *h, const unsigned short *ports, size_t port_count,
+			     struct accept_queue *out, size_t max);
+
+#endif
