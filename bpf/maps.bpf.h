@@ -12,6 +12,8 @@ const volatile __u8 watch_all_ports = 0;
 /* 0 on kernels without the sock_recv_length tracepoint: no read is ever
  * seen, so a request is taken as read when it arrives (no queued metric). */
 const volatile __u8 read_hook_enabled = 1;
+/* Bit (hash & 63) set for the hash of each excluded path of this target. */
+const volatile __u64 excluded_hash_bits = 0;
 
 /* Per-connection request state, freed by the kernel with the socket. */
 struct {

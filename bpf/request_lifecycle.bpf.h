@@ -40,7 +40,8 @@ static __always_inline int request_arrived(struct conn_state *cs, __u32 first_se
 	cs->request_seq = first_seq;
 	cs->arrival_ns = now;
 	cs->read_ns = 0;
-	__sync_fetch_and_and(&cs->flags, ~(CONN_EXCLUDED | CONN_READ_SEEN));
+	if (cs->flags & (CONN_EXCLUDED | CONN_READ_SEEN))
+		__sync_fetch_and_and(&cs->flags, ~(CONN_EXCLUDED | CONN_READ_SEEN));
 	http_request_line_reset(&cs->request);
 	/* Until the request line is parsed, response bytes are not framed. */
 	cs->response.state = RESP_COMPLETE;

@@ -39,9 +39,10 @@ struct request_scan {
 struct response_scan {
 	struct __sk_buff *skb;
 	struct http_response_framing *framing;
-	__u32 offset; /* in the packet */
+	__u32 *consumed; /* bytes of the window parsed: conn_state.window_cursor */
+	__u32 offset;    /* in the packet */
 	__u32 end;
-	__u32 consumed;
+	__u32 length;    /* bytes in the window */
 	int event;
 	__u8 bytes[SCAN_WINDOW];
 };
@@ -107,6 +108,10 @@ static __always_inline int path_excluded(__u64 path_hash)
 		.path_hash = path_hash,
 	};
 
+	/* Most paths are not excluded: a one-word filter spares them the
+	 * hash lookup. */
+	if (!((excluded_hash_bits >> (path_hash & 63)) & 1))
+		return 0;
 	return bpf_map_lookup_elem(&excluded_paths, &key) != NULL;
 }
 
@@ -138,7 +143,8 @@ static __always_inline void request_line_feed(struct __sk_buff *skb, struct conn
 	if (cs->request.state == REQ_LINE_PATH && cs->request.length >= RUNWAY_REQUEST_LINE_MAX)
 		cs->request.state = REQ_LINE_DONE; /* too long to be an excluded path */
 	if (cs->request.state == REQ_LINE_DONE) {
-		__sync_fetch_and_or(&cs->flags, CONN_HTTP_SEEN);
+		if (!(cs->flags & CONN_HTTP_SEEN))
+			__sync_fetch_and_or(&cs->flags, CONN_HTTP_SEEN);
 		request_identified(cs, path_excluded(cs->request.path_hash));
 	} else if (cs->request.state == REQ_LINE_INVALID || cs->request.length >= RUNWAY_REQUEST_LINE_MAX) {
 		if (cs->flags & CONN_HTTP_SEEN)
@@ -244,12 +250,41 @@ int runway_ingress(struct __sk_buff *skb)
 static long response_byte(__u32 i, void *ctx)
 {
 	struct response_scan *scan = ctx;
+	__u32 position = *scan->consumed;
 
-	if (i >= SCAN_WINDOW)
+	(void)i;
+	if (position >= scan->length || position >= SCAN_WINDOW)
 		return 1;
-	scan->consumed = i + 1;
-	scan->event = http_response_step(scan->framing, scan->bytes[i]);
-	return scan->event != RESP_EV_NONE;
+	if (position + HTTP_FAST_PATH_BYTES <= scan->length) {
+		__u32 taken;
+
+		if (position > SCAN_WINDOW - HTTP_FAST_PATH_BYTES)
+			return 1;
+		taken = http_response_status_fast(scan->framing, &scan->bytes[position]);
+		if (!taken)
+			taken = http_response_header_fast(scan->framing, &scan->bytes[position]);
+		if (taken) {
+			*scan->consumed = position + taken;
+			return position + taken >= scan->length;
+		}
+	}
+	if (position + 8 <= scan->length && http_response_skips_to_lf(scan->framing)) {
+		__u32 skipped;
+
+		if (position > SCAN_WINDOW - 8)
+			return 1;
+		skipped = http_bytes_before_lf8(&scan->bytes[position]);
+		position += skipped;
+		if (skipped == 8) {
+			*scan->consumed = position;
+			return 0;
+		}
+		if (position >= SCAN_WINDOW)
+			return 1;
+	}
+	scan->event = http_response_step(scan->framing, scan->bytes[position]);
+	*scan->consumed = position + 1;
+	return scan->event != RESP_EV_NONE || position + 1 >= scan->length;
 }
 
 /* One window of a packet: skip body bytes, then parse up to SCAN_WINDOW
@@ -283,10 +318,12 @@ static long response_window(__u32 i, void *ctx)
 		scan->event = RESP_EV_ERROR;
 		return 1;
 	}
-	scan->consumed = 0;
+	*scan->consumed = 0;
+	scan->length = length;
 	scan->event = RESP_EV_NONE;
+	/* Each iteration takes one byte or more: `length` iterations suffice. */
 	bpf_loop(length, response_byte, scan, 0);
-	scan->offset += scan->consumed;
+	scan->offset += *scan->consumed;
 	if (scan->event == RESP_EV_COMPLETE || scan->event == RESP_EV_ERROR)
 		return 1;
 	scan->event = RESP_EV_NONE;
@@ -325,9 +362,10 @@ static __always_inline void response_bytes_sent(struct __sk_buff *skb, struct co
 
 	scan.skb = skb;
 	scan.framing = &cs->response;
+	scan.consumed = &cs->window_cursor;
 	scan.offset = seg->payload_offset + already_seen;
 	scan.end = seg->payload_offset + seg->payload_length;
-	scan.consumed = 0;
+	scan.length = 0;
 	scan.event = RESP_EV_NONE;
 	bpf_loop(SCAN_MAX_WINDOWS, response_window, &scan, 0);
 

@@ -18,43 +18,46 @@ struct tcp_segment {
 	__u8 rst;
 };
 
-/* Returns 0 and fills *seg for a TCP packet, -1 otherwise. */
+/* Returns 0 and fills *seg for a TCP packet, -1 otherwise.  The headers are
+ * in the linear part of the skb in both directions, so they are read in
+ * place (direct packet access) rather than copied out by a helper. */
 static __always_inline int tcp_segment_parse(struct __sk_buff *skb, struct tcp_segment *seg)
 {
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
 	__u32 ip_length, tcp_length;
-	struct tcphdr tcp;
+	struct tcphdr *tcp;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
+		struct iphdr *ip = data;
 
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+		if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_TCP_NUM)
 			return -1;
-		if (ip.protocol != IPPROTO_TCP_NUM)
-			return -1;
-		ip_length = ip.ihl * 4;
+		ip_length = ip->ihl * 4;
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
+		struct ipv6hdr *ip6 = data;
 
-		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
-			return -1;
 		/* Extension headers before TCP are not used by TCP stacks;
 		 * such packets are not ours to parse. */
-		if (ip6.nexthdr != IPPROTO_TCP_NUM)
+		if ((void *)(ip6 + 1) > data_end || ip6->nexthdr != IPPROTO_TCP_NUM)
 			return -1;
-		ip_length = sizeof(ip6);
+		ip_length = sizeof(*ip6);
 	} else {
 		return -1;
 	}
-	if (bpf_skb_load_bytes(skb, ip_length, &tcp, sizeof(tcp)))
+	if (ip_length < sizeof(struct iphdr) || ip_length > 60)
 		return -1;
-	tcp_length = tcp.doff * 4;
-	seg->seq = bpf_ntohl(tcp.seq);
+	tcp = data + ip_length;
+	if ((void *)(tcp + 1) > data_end)
+		return -1;
+	tcp_length = tcp->doff * 4;
+	seg->seq = bpf_ntohl(tcp->seq);
 	seg->payload_offset = ip_length + tcp_length;
 	seg->payload_length = skb->len > seg->payload_offset ? skb->len - seg->payload_offset : 0;
-	seg->syn = tcp.syn;
-	seg->ack = tcp.ack;
-	seg->fin = tcp.fin;
-	seg->rst = tcp.rst;
+	seg->syn = tcp->syn;
+	seg->ack = tcp->ack;
+	seg->fin = tcp->fin;
+	seg->rst = tcp->rst;
 	return 0;
 }
 

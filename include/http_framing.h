@@ -147,6 +147,7 @@ static inline __u64 http_path_hash(const char *path, __u32 max_len)
 
 enum http_response_state {
 	RESP_STATUS_LINE,
+	RESP_STATUS_REASON,    /* after the status code: nothing to read until LF */
 	RESP_HEADER_START,
 	RESP_HEADER_NAME,
 	RESP_HEADER_CONTENT_LENGTH,
@@ -307,12 +308,8 @@ static inline int http_response_status_line(struct http_response_framing *p, __u
 
 	if (c == '\n') {
 		/* "HTTP/1.1 200" is 12 bytes; a shorter line has no status. */
-		if (pos < 12 || p->status < 100 || p->status > 599) {
-			p->state = RESP_ERROR;
-			return RESP_EV_ERROR;
-		}
-		p->state = RESP_HEADER_START;
-		return RESP_EV_NONE;
+		p->state = RESP_ERROR;
+		return RESP_EV_ERROR;
 	}
 	if (pos < 5) {
 		if (c != "HTTP/"[pos]) {
@@ -325,9 +322,15 @@ static inline int http_response_status_line(struct http_response_framing *p, __u
 			return RESP_EV_ERROR;
 		}
 		p->status = p->status * 10 + (c - '0');
+		if (pos == 11) {
+			if (p->status < 100 || p->status > 599) {
+				p->state = RESP_ERROR;
+				return RESP_EV_ERROR;
+			}
+			p->state = RESP_STATUS_REASON;
+		}
 	}
-	if (pos < 0xffff)
-		p->position = pos + 1;
+	p->position = pos + 1;
 	return RESP_EV_NONE;
 }
 
@@ -372,6 +375,10 @@ static inline int http_response_step(struct http_response_framing *p, __u8 c)
 	switch (p->state) {
 	case RESP_STATUS_LINE:
 		return http_response_status_line(p, c);
+	case RESP_STATUS_REASON:
+		if (c == '\n')
+			p->state = RESP_HEADER_START;
+		return RESP_EV_NONE;
 	case RESP_HEADER_START:
 		if (c == '\r') {
 			p->state = RESP_HEAD_END_LF;
@@ -453,6 +460,111 @@ static inline int http_response_step(struct http_response_framing *p, __u8 c)
 		/* COMPLETE, ERROR: bytes after the end are not ours to frame. */
 		return RESP_EV_NONE;
 	}
+}
+
+/*
+ * In these states every byte up to the next LF leaves the parser as it is, so
+ * a caller may jump over them (http_bytes_before_lf8) instead of stepping:
+ * most of a response head is header values nobody needs.
+ */
+static inline int http_response_skips_to_lf(const struct http_response_framing *p)
+{
+	return p->state == RESP_STATUS_REASON || p->state == RESP_HEADER_SKIP ||
+	       p->state == RESP_TRAILER_SKIP || p->state == RESP_CHUNK_EXTENSION;
+}
+
+/* How many of the 8 bytes at b come before the first LF; 8 if there is none.
+ * Unrolled: the verifier sees eight fixed reads, not a loop. */
+static inline __u32 http_bytes_before_lf8(const __u8 *b)
+{
+	if (b[0] == '\n')
+		return 0;
+	if (b[1] == '\n')
+		return 1;
+	if (b[2] == '\n')
+		return 2;
+	if (b[3] == '\n')
+		return 3;
+	if (b[4] == '\n')
+		return 4;
+	if (b[5] == '\n')
+		return 5;
+	if (b[6] == '\n')
+		return 6;
+	if (b[7] == '\n')
+		return 7;
+	return 8;
+}
+
+/* Lower-cases letters and leaves ':' and '-' as they are, for comparing
+ * header names. */
+#define HTTP_LOWER(c) ((__u8)((c) | 0x20))
+
+#define HTTP_FAST_PATH_BYTES 18 /* bytes a fast path may read */
+
+/*
+ * Fast paths for a whole token at once, used when the caller has the bytes
+ * in one buffer; they make the same transitions as stepping byte by byte
+ * would.  Each returns how many bytes it consumed, 0 if it does not apply
+ * (the caller then steps as usual).
+ *
+ * At the start of a status line, "HTTP/x.y NNN" in one go.
+ */
+static inline __u32 http_response_status_fast(struct http_response_framing *p, const __u8 *b)
+{
+	__u32 status;
+
+	if (p->state != RESP_STATUS_LINE || p->position != 0)
+		return 0;
+	if (b[0] != 'H' || b[1] != 'T' || b[2] != 'T' || b[3] != 'P' || b[4] != '/')
+		return 0;
+	if (b[9] < '0' || b[9] > '9' || b[10] < '0' || b[10] > '9' || b[11] < '0' || b[11] > '9')
+		return 0;
+	status = (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
+	if (status < 100 || status > 599)
+		return 0;
+	p->status = status;
+	p->position = 12;
+	p->state = RESP_STATUS_REASON;
+	return 12;
+}
+
+/* At the start of a header line (18 bytes readable at b): a line that is
+ * neither framing header goes straight to RESP_HEADER_SKIP; "content-length:"
+ * and "transfer-encoding:" go straight to their values. */
+static inline __u32 http_response_header_fast(struct http_response_framing *p, const __u8 *b)
+{
+	if (p->state != RESP_HEADER_START || b[0] == '\r' || b[0] == '\n')
+		return 0;
+	if (HTTP_LOWER(b[0]) == 'c' && HTTP_LOWER(b[1]) == 'o' && HTTP_LOWER(b[2]) == 'n' &&
+	    HTTP_LOWER(b[3]) == 't' && HTTP_LOWER(b[4]) == 'e' && HTTP_LOWER(b[5]) == 'n' &&
+	    HTTP_LOWER(b[6]) == 't' && b[7] == '-' && HTTP_LOWER(b[8]) == 'l' &&
+	    HTTP_LOWER(b[9]) == 'e' && HTTP_LOWER(b[10]) == 'n' && HTTP_LOWER(b[11]) == 'g' &&
+	    HTTP_LOWER(b[12]) == 't' && HTTP_LOWER(b[13]) == 'h' && b[14] == ':') {
+		p->content_length = 0;
+		p->state = RESP_HEADER_CONTENT_LENGTH;
+		return CONTENT_LENGTH_NAME_LEN + 1;
+	}
+	if (HTTP_LOWER(b[0]) == 't' && HTTP_LOWER(b[1]) == 'r' && HTTP_LOWER(b[2]) == 'a' &&
+	    HTTP_LOWER(b[3]) == 'n' && HTTP_LOWER(b[4]) == 's' && HTTP_LOWER(b[5]) == 'f' &&
+	    HTTP_LOWER(b[6]) == 'e' && HTTP_LOWER(b[7]) == 'r' && b[8] == '-' &&
+	    HTTP_LOWER(b[9]) == 'e' && HTTP_LOWER(b[10]) == 'n' && HTTP_LOWER(b[11]) == 'c' &&
+	    HTTP_LOWER(b[12]) == 'o' && HTTP_LOWER(b[13]) == 'd' && HTTP_LOWER(b[14]) == 'i' &&
+	    HTTP_LOWER(b[15]) == 'n' && HTTP_LOWER(b[16]) == 'g' && b[17] == ':') {
+		p->chunked_match = 0;
+		p->state = RESP_HEADER_TRANSFER_ENCODING;
+		return TRANSFER_ENCODING_NAME_LEN + 1;
+	}
+	/* Neither name: the stepping path would clear both matches within
+	 * the first 15 bytes and reach RESP_HEADER_SKIP without leaving the
+	 * line, unless the line ends first, so only take the shortcut when
+	 * there is no LF among them. */
+	if (http_bytes_before_lf8(b) < 8 || http_bytes_before_lf8(b + 8) < 8)
+		return 0;
+	p->header_match = 0;
+	p->position = 16;
+	p->state = RESP_HEADER_SKIP;
+	return 16;
 }
 
 /*

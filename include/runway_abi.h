@@ -63,6 +63,12 @@ struct conn_state {
 	__u32 request_seq;   /* sequence number of the current request's first byte */
 	__u64 arrival_ns;    /* first byte of the request reached the kernel */
 	__u64 read_ns;       /* the server first read the request */
+	/* Where the egress parser is in its window.  Kept here, not on the
+	 * stack, on purpose: the verifier does not track map values, so the
+	 * bpf_loop callback's states converge instead of multiplying with every
+	 * possible position (egress of one socket is serialised by its lock). */
+	__u32 window_cursor;
+	__u32 pad;
 	struct http_request_line request;
 	struct http_response_framing response;
 };

@@ -150,6 +150,9 @@ int probes_attach_target(struct probes *p, __u32 slot, const struct target *t,
 	skel->rodata->target_slot = slot;
 	skel->rodata->watch_all_ports = t->all_ports;
 	skel->rodata->read_hook_enabled = p->read_hook;
+	for (size_t i = 0; i < opts->excluded_path_count; i++)
+		skel->rodata->excluded_hash_bits |=
+			1ULL << (http_path_hash(opts->excluded_paths[i], RUNWAY_REQUEST_LINE_MAX) & 63);
 	bpf_program__set_autoload(skel->progs.runway_recv, false);
 	bpf_program__set_autoload(skel->progs.runway_state, false);
 	err = reuse_shared_maps(skel, p->shared);
