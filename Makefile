@@ -37,6 +37,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(DAEMON_OBJS))
 
 .DELETE_ON_ERROR:
+# The BPF object is an input of the skeleton, not a throw-away: keep it.
+.SECONDARY:
 .PHONY: all clean test unit-test integration-test demo bench deps
 
 all: $(OUTPUT)/runway-bpfd

@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 	if (target.netns_pid > 0 && netns_open(&netns, target.netns_pid) == 0)
 		metrics.netns = &netns;
 	else
-		log_info("cannot open the target's network namespace: accept-queue metrics are not exported");
+		log_info("cannot open the network namespace of pid %d: accept-queue metrics are not exported", target.netns_pid);
 	refresh_listen_ports(&metrics, &target);
 	if (http_endpoint_start(&endpoint, &metrics))
 		goto cleanup;

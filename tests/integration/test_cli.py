@@ -1,0 +1,176 @@
+# SPDX-License-Identifier: MIT
+"""(j) the command line: bad input exits 2 with one line on stderr; signals exit 0."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import env
+import fixtures
+from base import CONFIG, REQUESTS_TOTAL, RunwayCase
+from client import one_shot
+
+
+def run_daemon(args, timeout=20.0):
+    """Run the daemon to its exit; (returncode, stdout, stderr).  A daemon that
+    is still running after `timeout` is killed and reported as rc None."""
+    p = subprocess.Popen([CONFIG.daemon] + args, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+        return p.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        return None, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+class BadInput(RunwayCase):
+    """Each case: exit code 2, exactly one line on stderr, naming the problem."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.class_logdir = os.path.join(CONFIG.workdir, "BadInput")
+        os.makedirs(cls.class_logdir, exist_ok=True)
+        cls.app = fixtures.Uvicorn(cls.class_logdir)
+        try:
+            cls.app.start()
+        except BaseException:
+            cls.app.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.app.stop()
+
+    def listen(self):
+        return ["--listen", "127.0.0.1:%d" % env.free_port()]
+
+    def assertBadInput(self, args, *patterns):
+        rc, out, err = run_daemon(args)
+        what = "runway-bpfd %s" % " ".join(args)
+        self.assertIsNotNone(rc, "%s did not exit within 20 s; stderr: %r" % (what, err))
+        self.assertEqual(rc, 2, "%s: exit code; stderr: %r" % (what, err))
+        lines = err.rstrip("\n").split("\n")
+        self.assertTrue(err.strip(), "%s: nothing on stderr" % what)
+        self.assertEqual(len(lines), 1, "%s: expected one line on stderr, got %r" % (what, err))
+        self.assertTrue(any(re.search(p, lines[0], re.I) for p in patterns),
+                        "%s: stderr %r mentions none of %s" % (what, lines[0], patterns))
+
+    def test_unknown_flag(self):
+        self.assertBadInput(["--pid", str(self.app.pid)] + self.listen() + ["--no-such-flag"],
+                            r"no-such-flag")
+
+    def test_no_such_pid(self):
+        pid = env.unused_pid()
+        self.assertBadInput(["--pid", str(pid)] + self.listen(), r"\b%d\b" % pid)
+
+    def test_pid_not_a_number(self):
+        self.assertBadInput(["--pid", "12abc"] + self.listen(), r"12abc", r"\bpid\b")
+
+    def test_pid_without_listening_socket(self):
+        sleeper = subprocess.Popen(["sleep", "60"])
+        try:
+            self.assertBadInput(["--pid", str(sleeper.pid)] + self.listen(),
+                                r"\b%d\b" % sleeper.pid, r"listen")
+        finally:
+            sleeper.kill()
+            sleeper.wait()
+
+    def test_no_target(self):
+        self.assertBadInput(self.listen(), r"pid", r"cgroup")
+
+    def test_cgroup_plain_directory(self):
+        path = tempfile.mkdtemp(prefix="runway-not-a-cgroup-")
+        try:
+            self.assertBadInput(["--cgroup", path] + self.listen(), re.escape(path))
+        finally:
+            os.rmdir(path)
+
+    def test_cgroup_missing_directory(self):
+        path = os.path.join(env.cgroup2_mount(), "runway-test-does-not-exist")
+        self.assertBadInput(["--cgroup", path] + self.listen(), re.escape(path))
+
+    def test_cgroup_v1_directory(self):
+        path = env.cgroup1_dir()
+        if path is None:
+            self.skipTest("no cgroup v1 hierarchy mounted on this machine")
+        self.assertBadInput(["--cgroup", path] + self.listen(), re.escape(path))
+
+    def test_metrics_port_in_use(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen(1)
+            port = s.getsockname()[1]
+            self.assertBadInput(["--pid", str(self.app.pid), "--listen", "127.0.0.1:%d" % port],
+                                r"\b%d\b" % port, r"in use")
+
+    def test_bad_listen_address(self):
+        self.assertBadInput(["--pid", str(self.app.pid), "--listen", "127.0.0.1:notaport"],
+                            r"notaport", r"listen")
+
+    def test_port_zero(self):
+        self.assertBadInput(["--pid", str(self.app.pid), "--port", "0"] + self.listen(),
+                            r"port")
+
+    def test_port_too_large(self):
+        self.assertBadInput(["--pid", str(self.app.pid), "--port", "99999"] + self.listen(),
+                            r"99999", r"port")
+
+
+class Version(RunwayCase):
+    def test_version(self):
+        rc, out, err = run_daemon(["--version"])
+        self.assertEqual(rc, 0, err)
+        self.assertIn(CONFIG.version, out + err, "--version does not print VERSION")
+
+    def test_check(self):
+        rc, out, err = run_daemon(["--check"], timeout=60)
+        self.assertEqual(rc, 0, err)
+
+
+def bpf_ids(kind):
+    """Ids of the loaded BPF programs / links (bpftool), or None without bpftool."""
+    if shutil.which("bpftool") is None:
+        return None
+    p = subprocess.run(["bpftool", "-j", kind, "show"], capture_output=True, text=True,
+                       timeout=30)
+    if p.returncode != 0:
+        return None
+    return {item["id"] for item in json.loads(p.stdout or "[]")}
+
+
+class Signals(RunwayCase):
+    """SIGTERM and SIGINT: detach everything, exit 0; the server goes on."""
+
+    def _check(self, sig):
+        app = self.start_app()
+        progs0, links0 = bpf_ids("prog"), bpf_ids("link")
+        d = self.start_daemon(app)
+        progs1, links1 = bpf_ids("prog"), bpf_ids("link")
+        before = d.scrape()
+        self.assertEqual(one_shot(app.host, app.port, "GET", "/")[0], 200)
+        self.poll(lambda: d.scrape().sum(REQUESTS_TOTAL) > before.sum(REQUESTS_TOTAL))
+        rc = d.signal_and_wait(sig, timeout=10)
+        self.assertEqual(rc, 0, "exit code after %s" % signal.Signals(sig).name)
+        if progs1 is not None:
+            time.sleep(0.2)
+            ours = (progs1 - progs0) & bpf_ids("prog")
+            self.assertEqual(ours, set(), "BPF programs left loaded after exit")
+            ours = (links1 - links0) & bpf_ids("link")
+            self.assertEqual(ours, set(), "BPF links left after exit")
+        self.assertEqual(one_shot(app.host, app.port, "GET", "/")[0], 200,
+                         "the server no longer answers after the daemon left")
+
+    def test_sigterm(self):
+        self._check(signal.SIGTERM)
+
+    def test_sigint(self):
+        self._check(signal.SIGINT)
