@@ -3,6 +3,7 @@
 
 OUTPUT ?= build
 CLANG ?= clang
+LLVM_STRIP ?= llvm-strip
 BPFTOOL ?= bpftool
 CC ?= cc
 PYTHON ?= /usr/bin/python3
@@ -53,6 +54,8 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+	@# DWARF is for humans; the skeleton embeds the object, BTF is what libbpf needs.
+	$(Q)$(LLVM_STRIP) -g $@
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)

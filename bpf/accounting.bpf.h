@@ -12,16 +12,10 @@ static __always_inline struct target_counters *counters_of(__u32 slot)
 	return bpf_map_lookup_elem(&target_counters, &slot);
 }
 
-static __always_inline void gauge_begin(struct gauge_counters *g, __u64 at_ns)
+static __always_inline void event_add(struct event_sum *e, __u64 at_ns)
 {
-	__sync_fetch_and_add(&g->begun, 1);
-	__sync_fetch_and_add(&g->begun_ns_sum, at_ns);
-}
-
-static __always_inline void gauge_end(struct gauge_counters *g, __u64 at_ns)
-{
-	__sync_fetch_and_add(&g->ended, 1);
-	__sync_fetch_and_add(&g->ended_ns_sum, at_ns);
+	__sync_fetch_and_add(&e->count, 1);
+	__sync_fetch_and_add(&e->ns_sum, at_ns);
 }
 
 static __always_inline void count_untracked(__u32 slot, __u32 reason)

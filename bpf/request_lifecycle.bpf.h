@@ -67,7 +67,7 @@ static __always_inline void request_identified(struct conn_state *cs, int exclud
 			return;
 		c = counters_of(slot);
 		if (c && !excluded)
-			gauge_begin(&c->queued, cs->arrival_ns);
+			event_add(&c->requests.arrived, cs->arrival_ns);
 		return;
 	}
 	/* Already read: the arrival and the read both happened in the past,
@@ -76,9 +76,8 @@ static __always_inline void request_identified(struct conn_state *cs, int exclud
 		return;
 	c = counters_of(slot);
 	if (c && !excluded) {
-		gauge_begin(&c->queued, cs->arrival_ns);
-		gauge_end(&c->queued, cs->read_ns);
-		gauge_begin(&c->in_flight, cs->read_ns);
+		event_add(&c->requests.arrived, cs->arrival_ns);
+		event_add(&c->requests.read, cs->read_ns);
 		observe_queue_time(slot, cs->read_ns - cs->arrival_ns);
 	}
 }
@@ -96,8 +95,7 @@ static __always_inline void request_read(struct conn_state *cs, __u64 now)
 		return;
 	c = counters_of(slot);
 	if (c) {
-		gauge_end(&c->queued, now);
-		gauge_begin(&c->in_flight, now);
+		event_add(&c->requests.read, now);
 	}
 	observe_queue_time(slot, now - cs->arrival_ns);
 }
@@ -116,7 +114,7 @@ static __always_inline void request_finished(struct conn_state *cs, __u32 status
 			return;
 		c = counters_of(slot);
 		if (c)
-			gauge_end(&c->in_flight, now);
+			event_add(&c->requests.finished, now);
 		count_status(slot, method, status);
 		observe_duration(slot, method, now - cs->read_ns);
 	} else if (phase_move(cs, PHASE_QUEUED, PHASE_IDLE)) {
@@ -126,7 +124,7 @@ static __always_inline void request_finished(struct conn_state *cs, __u32 status
 			return;
 		c = counters_of(slot);
 		if (c)
-			gauge_end(&c->queued, now);
+			event_add(&c->requests.abandoned, now);
 		count_status(slot, method, status);
 	} else {
 		/* LINE: never identified, never counted. */

@@ -4,10 +4,11 @@
  *
  * Per target (a cgroup), two cgroup_skb programs see the target's TCP
  * packets: ingress finds where requests start, egress frames responses to
- * find where they end.  Two tracepoints that fire for every socket on the
- * node mark the server's first read of a request (sock_recv_length) and the
- * end of a connection (inet_sock_set_state); both return after one lookup of
- * socket-local storage for sockets we do not track.
+ * find where they end.  Two tracepoints that fire node-wide mark the
+ * server's first read of a request (tcp_rcv_space_adjust, TCP reads only;
+ * sock_recv_length where that is missing) and the end of a connection
+ * (inet_sock_set_state); both return after one lookup of socket-local storage
+ * for sockets we do not track.
  *
  * No program here ever drops or alters a packet: every cgroup_skb return is
  * 1 (pass), whatever path it takes.
@@ -33,6 +34,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 struct request_scan {
 	struct http_request_line *line;
+	__u32 start; /* bytes already taken by the fast path */
 	__u8 bytes[SCAN_WINDOW];
 };
 
@@ -95,10 +97,11 @@ static __always_inline struct conn_state *connection_of(struct bpf_sock *sk)
 static long request_line_byte(__u32 i, void *ctx)
 {
 	struct request_scan *scan = ctx;
+	__u32 index = i + scan->start;
 
-	if (i >= SCAN_WINDOW)
+	if (index >= SCAN_WINDOW)
 		return 1;
-	return http_request_line_step(scan->line, scan->bytes[i]);
+	return http_request_line_step(scan->line, scan->bytes[index]);
 }
 
 static __always_inline int path_excluded(__u64 path_hash)
@@ -138,7 +141,9 @@ static __always_inline void request_line_feed(struct __sk_buff *skb, struct conn
 	if (bpf_skb_load_bytes(skb, seg->payload_offset + from, scan.bytes, length))
 		return;
 	scan.line = &cs->request;
-	bpf_loop(length, request_line_byte, &scan, 0);
+	scan.start = length >= HTTP_METHOD_MAX_LEN ? http_request_line_fast(&cs->request, scan.bytes) : 0;
+	if (scan.start < length)
+		bpf_loop(length - scan.start, request_line_byte, &scan, 0);
 
 	if (cs->request.state == REQ_LINE_PATH && cs->request.length >= RUNWAY_REQUEST_LINE_MAX)
 		cs->request.state = REQ_LINE_DONE; /* too long to be an excluded path */
@@ -402,32 +407,54 @@ int runway_egress(struct __sk_buff *skb)
 	return SK_PASS;
 }
 
-/* The server read from a socket: if it read the current request's first byte,
- * the request leaves the kernel's queue and enters the server. */
-SEC("tp_btf/sock_recv_length")
-int BPF_PROG(runway_recv, struct sock *sk, int ret, int flags)
+/* The server read from a socket: if it read past the current request's first
+ * byte, the request leaves the kernel's queue and enters the server. */
+static __always_inline void server_read(struct sock *sk)
 {
 	struct conn_state *cs;
 	struct tcp_sock *tp;
 	__u32 phase;
 
-	if (ret <= 0 || (flags & MSG_PEEK_FLAG))
-		return 0;
+	/* Every TCP read on the node comes here: a socket with no local
+	 * storage at all is not ours, and reading the pointer is cheaper than
+	 * the helper call that would tell us so. */
+	if (!sk->sk_bpf_storage)
+		return;
 	cs = bpf_sk_storage_get(&connections, sk, 0, 0);
 	if (!cs || !cs->target)
-		return 0;
+		return;
 	phase = cs->phase;
 	if (phase != PHASE_QUEUED && phase != PHASE_LINE)
-		return 0;
+		return;
+	/* copied_seq moves only for bytes really consumed, never for
+	 * MSG_PEEK. */
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp || (__s32)(tp->copied_seq - cs->request_seq) <= 0)
-		return 0;
+		return;
 	if (phase == PHASE_QUEUED) {
 		request_read(cs, bpf_ktime_get_ns());
 	} else {
 		cs->read_ns = bpf_ktime_get_ns();
 		__sync_fetch_and_or(&cs->flags, CONN_READ_SEEN);
 	}
+}
+
+/* Preferred: tcp_recvmsg calls tcp_rcv_space_adjust() after each copy to
+ * user space, so this fires for TCP reads only; unix and UDP sockets on the
+ * node never pay for it. */
+SEC("tp_btf/tcp_rcv_space_adjust")
+int BPF_PROG(runway_tcp_read, struct sock *sk)
+{
+	server_read(sk);
+	return 0;
+}
+
+/* Fallback where that tracepoint is missing: every socket read on the node. */
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(runway_recv, struct sock *sk, int ret, int flags)
+{
+	if (ret > 0 && !(flags & MSG_PEEK_FLAG))
+		server_read(sk);
 	return 0;
 }
 
@@ -442,6 +469,8 @@ int BPF_PROG(runway_state, const struct sock *sk, const int oldstate, const int 
 
 	(void)oldstate;
 	if (newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK && newstate != TCP_CLOSE)
+		return 0;
+	if (!sk->sk_bpf_storage)
 		return 0;
 	cs = bpf_sk_storage_get(&connections, (struct sock *)sk, 0, 0);
 	if (!cs || !cs->target)

@@ -82,22 +82,33 @@ struct conn_state {
 #define CONN_HTTP_SEEN (1u << 6) /* a valid request line was seen */
 
 /*
- * Gauges kept as pairs of monotonic counters, per CPU: the gauge is
- * begun - ended, and its time integral is sum(end times) - sum(begin times)
+ * The gauges are kept as counts and timestamp sums of the four events that
+ * move them, per CPU:
+ *
+ *   queued    = arrived - read - abandoned
+ *   in_flight = read - finished
+ *
+ * and a gauge's time integral is sum(its end times) - sum(its begin times)
  * + gauge * now.  Nothing is ever reset, so no interleaving of CPUs or scrapes
  * can make a gauge drift, and the integral is exact between events: unsigned
- * wrap-around cancels out as long as the true integral fits in 64 bits.
+ * wrap-around cancels out as long as the true integral fits in 64 bits.  One
+ * event per transition (a read ends queued and begins in flight) keeps the
+ * atomic adds on the request path to two per transition.
  */
-struct gauge_counters {
-	__u64 begun;
-	__u64 ended;
-	__u64 begun_ns_sum;
-	__u64 ended_ns_sum;
+struct event_sum {
+	__u64 count;
+	__u64 ns_sum;
+};
+
+struct request_events {
+	struct event_sum arrived;   /* request identified in the kernel */
+	struct event_sum read;      /* the server's first read of it */
+	struct event_sum finished;  /* answered, or closed, after being read */
+	struct event_sum abandoned; /* closed (or answered) without a read seen */
 };
 
 struct target_counters {
-	struct gauge_counters queued;
-	struct gauge_counters in_flight;
+	struct request_events requests;
 	__u64 connections_opened;
 	__u64 connections_closed;
 	__u64 untracked[UNTRACK_REASON_COUNT];

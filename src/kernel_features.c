@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: MIT
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
 #include <stdio.h>
@@ -50,12 +49,41 @@ static void probe_privileges(struct kernel_features *f)
 	f->privileged = f->missing_capabilities[0] == '\0';
 }
 
-static bool btf_has_tracepoint(const struct btf *btf, const char *name)
+/*
+ * Whether the kernel's BTF names the tracepoint's typedef, btf_trace_NAME.
+ * The names sit NUL-terminated in BTF's string section, so a streaming search
+ * for "\0btf_trace_NAME\0" answers without parsing 5 MB of BTF: parsing it
+ * here was the daemon's peak memory.
+ */
+static bool btf_has_tracepoint(const char *btf_path, const char *name)
 {
-	char type_name[128];
+	char needle[128], buf[65536];
+	size_t needle_len, kept = 0;
+	bool found = false;
+	FILE *f;
 
-	snprintf(type_name, sizeof(type_name), "btf_trace_%s", name);
-	return btf && btf__find_by_name_kind(btf, type_name, BTF_KIND_TYPEDEF) > 0;
+	needle_len = snprintf(needle + 1, sizeof(needle) - 2, "btf_trace_%s", name) + 2;
+	needle[0] = '\0';
+	needle[needle_len - 1] = '\0';
+	f = fopen(btf_path, "re");
+	if (!f)
+		return false;
+	for (;;) {
+		size_t n = fread(buf + kept, 1, sizeof(buf) - kept, f);
+
+		if (n == 0)
+			break;
+		n += kept;
+		if (memmem(buf, n, needle, needle_len)) {
+			found = true;
+			break;
+		}
+		/* Keep the tail: the needle may straddle two reads. */
+		kept = needle_len - 1 < n ? needle_len - 1 : n;
+		memmove(buf, buf + n - kept, kept);
+	}
+	fclose(f);
+	return found;
 }
 
 static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -69,7 +97,6 @@ static int silent_print(enum libbpf_print_level level, const char *fmt, va_list 
 void kernel_features_probe(struct kernel_features *f)
 {
 	libbpf_print_fn_t previous = libbpf_set_print(silent_print);
-	struct btf *btf;
 
 	memset(f, 0, sizeof(*f));
 	f->btf = access(VMLINUX_BTF_PATH, R_OK) == 0;
@@ -81,10 +108,10 @@ void kernel_features_probe(struct kernel_features *f)
 		f->sk_storage = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, NULL) > 0;
 		f->bpf_loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_loop, NULL) > 0;
 	}
-	btf = f->btf ? btf__parse(VMLINUX_BTF_PATH, NULL) : NULL;
-	f->read_hook = btf_has_tracepoint(btf, "sock_recv_length");
-	f->state_hook = btf_has_tracepoint(btf, "inet_sock_set_state");
-	btf__free(btf);
+	f->tcp_read_hook = f->btf && btf_has_tracepoint(VMLINUX_BTF_PATH, "tcp_rcv_space_adjust");
+	f->recv_hook = f->btf && btf_has_tracepoint(VMLINUX_BTF_PATH, "sock_recv_length");
+	f->read_hook = f->tcp_read_hook || f->recv_hook;
+	f->state_hook = f->btf && btf_has_tracepoint(VMLINUX_BTF_PATH, "inet_sock_set_state");
 	libbpf_set_print(previous);
 }
 
@@ -117,6 +144,20 @@ const char *kernel_features_blocker(const struct kernel_features *f)
 	return NULL;
 }
 
+void kernel_features_drop_read_hooks(struct kernel_features *f)
+{
+	f->read_hook = f->tcp_read_hook = f->recv_hook = false;
+}
+
+const char *kernel_features_hooks(const struct kernel_features *f)
+{
+	if (f->tcp_read_hook)
+		return "cgroup_skb/ingress,cgroup_skb/egress,tp_btf/tcp_rcv_space_adjust,tp_btf/inet_sock_set_state";
+	if (f->recv_hook)
+		return "cgroup_skb/ingress,cgroup_skb/egress,tp_btf/sock_recv_length,tp_btf/inet_sock_set_state";
+	return "cgroup_skb/ingress,cgroup_skb/egress,tp_btf/inet_sock_set_state";
+}
+
 static const char *yes_no(bool value)
 {
 	return value ? "yes" : "no";
@@ -137,12 +178,14 @@ void kernel_features_report(const struct kernel_features *f, FILE *out)
 	fprintf(out, "socket-local storage: %s\n", yes_no(f->sk_storage));
 	fprintf(out, "bpf_loop helper: %s\n", yes_no(f->bpf_loop));
 	fprintf(out, "tracepoint sock:inet_sock_set_state (tp_btf): %s\n", yes_no(f->state_hook));
-	fprintf(out, "tracepoint sock:sock_recv_length (tp_btf): %s%s\n", yes_no(f->read_hook),
-		f->read_hook ? "" :
-			       " -> runway_requests_queued and the queue-time histogram are not exported; "
-			       "requests count as in flight from their arrival");
+	fprintf(out, "tracepoint tcp:tcp_rcv_space_adjust (tp_btf): %s\n", yes_no(f->tcp_read_hook));
+	fprintf(out, "tracepoint sock:sock_recv_length (tp_btf): %s%s\n", yes_no(f->recv_hook),
+		f->tcp_read_hook ? " (not needed: the TCP-only hook above is cheaper for the node)" : "");
+	if (!f->read_hook)
+		fprintf(out, "  -> no hook sees the server's reads: runway_requests_queued, its integral and "
+			     "runway_request_queue_seconds are not exported; requests count as in flight "
+			     "from their arrival\n");
 	fprintf(out, "kprobes: %s (not used: tracepoints and cgroup programs are enough)\n",
 		yes_no(f->kprobes));
-	fprintf(out, "hooks: cgroup_skb/ingress, cgroup_skb/egress, tp_btf/inet_sock_set_state%s\n",
-		f->read_hook ? ", tp_btf/sock_recv_length" : "");
+	fprintf(out, "hooks: %s\n", kernel_features_hooks(f));
 }

@@ -17,7 +17,9 @@ struct kernel_features {
 	bool bpf_programs;     /* a trivial cgroup_skb program loads */
 	bool sk_storage;       /* socket-local storage maps */
 	bool bpf_loop;         /* the bpf_loop() helper (5.17) */
-	bool read_hook;        /* tracepoint sock:sock_recv_length (6.3) */
+	bool read_hook;        /* one of the two below: the server's reads are seen */
+	bool tcp_read_hook;    /* tracepoint tcp:tcp_rcv_space_adjust (4.16), TCP only */
+	bool recv_hook;        /* tracepoint sock:sock_recv_length (6.3), every socket */
 	bool state_hook;       /* tracepoint sock:inet_sock_set_state (4.16) */
 	bool kprobes;          /* informational: not used on this path */
 };
@@ -26,6 +28,12 @@ void kernel_features_probe(struct kernel_features *f);
 
 /* NULL when runway-bpfd can run; else the one-line reason with its fix. */
 const char *kernel_features_blocker(const struct kernel_features *f);
+
+/* --no-read-hook: behave as on a kernel without them. */
+void kernel_features_drop_read_hooks(struct kernel_features *f);
+
+/* The hooks runway-bpfd attaches on this kernel, comma-separated. */
+const char *kernel_features_hooks(const struct kernel_features *f);
 
 /* The --check report. */
 void kernel_features_report(const struct kernel_features *f, FILE *out);

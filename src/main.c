@@ -69,12 +69,6 @@ static void block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static const char *hooks_in_use(const struct kernel_features *f)
-{
-	return f->read_hook ? "cgroup_skb/ingress,cgroup_skb/egress,tp_btf/sock_recv_length,tp_btf/inet_sock_set_state" :
-			      "cgroup_skb/ingress,cgroup_skb/egress,tp_btf/inet_sock_set_state";
-}
-
 int main(int argc, char **argv)
 {
 	struct http_endpoint endpoint = { .listen_fd = -1 };
@@ -105,6 +99,8 @@ int main(int argc, char **argv)
 		log_error("%s", blocker);
 		return EXIT_USAGE;
 	}
+	if (opts.no_read_hook)
+		kernel_features_drop_read_hooks(&features);
 	if (target_resolve(&opts, &target))
 		return EXIT_USAGE;
 	if (http_endpoint_bind(&endpoint, opts.listen_host, opts.listen_port))
@@ -115,7 +111,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	if (probes_attach_target(&probes, TARGET_SLOT, &target, &opts))
 		goto cleanup;
-	if (metrics_init(&metrics, &probes, TARGET_SLOT, &target, hooks_in_use(&features))) {
+	if (metrics_init(&metrics, &probes, TARGET_SLOT, &target, kernel_features_hooks(&features))) {
 		log_error("cannot set up the metrics: %s", strerror(errno));
 		goto cleanup;
 	}

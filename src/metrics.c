@@ -89,6 +89,34 @@ static __u64 monotonic_now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* A gauge as its begin and end events, for the arithmetic below. */
+struct gauge_counters {
+	__u64 begun;
+	__u64 ended;
+	__u64 begun_ns_sum;
+	__u64 ended_ns_sum;
+};
+
+static struct gauge_counters queued_gauge(const struct request_events *e)
+{
+	return (struct gauge_counters){
+		.begun = e->arrived.count,
+		.ended = e->read.count + e->abandoned.count,
+		.begun_ns_sum = e->arrived.ns_sum,
+		.ended_ns_sum = e->read.ns_sum + e->abandoned.ns_sum,
+	};
+}
+
+static struct gauge_counters in_flight_gauge(const struct request_events *e)
+{
+	return (struct gauge_counters){
+		.begun = e->read.count,
+		.ended = e->finished.count,
+		.begun_ns_sum = e->read.ns_sum,
+		.ended_ns_sum = e->finished.ns_sum,
+	};
+}
+
 static __u64 gauge_value(const struct gauge_counters *g)
 {
 	return g->begun > g->ended ? g->begun - g->ended : 0;
@@ -210,24 +238,25 @@ static void render_durations(struct metrics_context *m, struct text_buffer *b)
 
 static void render_gauges(struct metrics_context *m, struct text_buffer *b, const struct target_counters *c)
 {
+	struct gauge_counters in_flight = in_flight_gauge(&c->requests), queued = queued_gauge(&c->requests);
 	__u64 now = monotonic_now_ns();
 
 	header(b, "runway_requests_in_flight", "gauge",
 	       "Requests the server has begun to read and not finished answering.");
-	text_buffer_printf(b, "runway_requests_in_flight %llu\n", (unsigned long long)gauge_value(&c->in_flight));
+	text_buffer_printf(b, "runway_requests_in_flight %llu\n", (unsigned long long)gauge_value(&in_flight));
 	header(b, "runway_requests_in_flight_seconds_total", "counter",
 	       "Integral of runway_requests_in_flight over time: rate() of it is the exact mean.");
 	text_buffer_printf(b, "runway_requests_in_flight_seconds_total %.9f\n",
-			   gauge_integral_ns(&c->in_flight, now, &m->last_in_flight_integral_ns) / NS_PER_SECOND);
+			   gauge_integral_ns(&in_flight, now, &m->last_in_flight_integral_ns) / NS_PER_SECOND);
 	if (!m->queue_metrics)
 		return;
 	header(b, "runway_requests_queued", "gauge",
 	       "Requests whose bytes reached the kernel but that the server has not read yet.");
-	text_buffer_printf(b, "runway_requests_queued %llu\n", (unsigned long long)gauge_value(&c->queued));
+	text_buffer_printf(b, "runway_requests_queued %llu\n", (unsigned long long)gauge_value(&queued));
 	header(b, "runway_requests_queued_seconds_total", "counter",
 	       "Integral of runway_requests_queued over time: rate() of it is the exact mean.");
 	text_buffer_printf(b, "runway_requests_queued_seconds_total %.9f\n",
-			   gauge_integral_ns(&c->queued, now, &m->last_queued_integral_ns) / NS_PER_SECOND);
+			   gauge_integral_ns(&queued, now, &m->last_queued_integral_ns) / NS_PER_SECOND);
 }
 
 static void render_queue_times(struct metrics_context *m, struct text_buffer *b)
@@ -333,7 +362,7 @@ static void render_self(struct metrics_context *m, struct text_buffer *b, const 
 		text_buffer_printf(b, "runway_bpfd_connections_untracked_total{reason=\"%s\"} %llu\n",
 				   untrack_reason_names[reason], (unsigned long long)c->untracked[reason]);
 	header(b, "runway_bpfd_connections_lost_total", "counter",
-	       "Connections not tracked at all: the kernel refused their socket storage.");
+	       "Packets with data on server connections the kernel refused socket storage for (retried on each): their requests are not counted.");
 	text_buffer_printf(b, "runway_bpfd_connections_lost_total %llu\n", (unsigned long long)c->storage_full);
 	header(b, "runway_bpfd_requests_lost_total", "counter",
 	       "Requests answered but not in runway_requests_total: its series map was full.");

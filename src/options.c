@@ -26,6 +26,9 @@ void options_usage(FILE *out)
 		"  -l, --listen HOST:PORT serve /metrics here (default %s)\n"
 		"  -x, --exclude-path P   do not count requests to path P (repeatable; replaces\n"
 		"                         the defaults /metrics, /healthz, /health; \"\" excludes none)\n"
+		"      --no-read-hook     do not attach the node-wide TCP read tracepoint: every TCP\n"
+		"                         read on the node gets cheaper, and requests count as in\n"
+		"                         flight from their arrival (no runway_requests_queued)\n"
 		"      --check            print what this kernel offers and exit 0 if we can run\n"
 		"  -v, --verbose          log attachment details\n"
 		"  -V, --version          print the version\n"
@@ -75,7 +78,7 @@ static int parse_listen(struct runway_options *opts, const char *text)
 
 int options_parse(struct runway_options *opts, int argc, char **argv)
 {
-	enum { OPT_CHECK = 0x100 };
+	enum { OPT_CHECK = 0x100, OPT_NO_READ_HOOK };
 	static const struct option long_options[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "cgroup", required_argument, NULL, 'c' },
@@ -83,6 +86,7 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "exclude-path", required_argument, NULL, 'x' },
 		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "no-read-hook", no_argument, NULL, OPT_NO_READ_HOOK },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -142,6 +146,9 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 			break;
 		case OPT_CHECK:
 			opts->check_only = true;
+			break;
+		case OPT_NO_READ_HOOK:
+			opts->no_read_hook = true;
 			break;
 		case 'v':
 			opts->verbose = true;

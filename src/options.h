@@ -20,6 +20,7 @@ struct runway_options {
 	const char *excluded_paths[OPTIONS_MAX_EXCLUDED_PATHS];
 	size_t excluded_path_count;
 	bool check_only;
+	bool no_read_hook;
 	bool verbose;
 };
 

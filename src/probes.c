@@ -53,13 +53,20 @@ int probes_load_shared(struct probes *p, const struct kernel_features *f)
 	p->shared->rodata->read_hook_enabled = f->read_hook;
 	bpf_program__set_autoload(p->shared->progs.runway_ingress, false);
 	bpf_program__set_autoload(p->shared->progs.runway_egress, false);
-	bpf_program__set_autoload(p->shared->progs.runway_recv, f->read_hook);
+	bpf_program__set_autoload(p->shared->progs.runway_tcp_read, f->tcp_read_hook);
+	bpf_program__set_autoload(p->shared->progs.runway_recv, !f->tcp_read_hook && f->recv_hook);
 	err = runway_bpf__load(p->shared);
 	if (err) {
 		report_load_failure(p->shared, err);
 		return -1;
 	}
-	if (f->read_hook) {
+	if (f->tcp_read_hook) {
+		p->shared->links.runway_tcp_read = bpf_program__attach(p->shared->progs.runway_tcp_read);
+		if (!p->shared->links.runway_tcp_read) {
+			log_error("attaching tp_btf/tcp_rcv_space_adjust failed: %s", strerror(errno));
+			return -1;
+		}
+	} else if (f->recv_hook) {
 		p->shared->links.runway_recv = bpf_program__attach(p->shared->progs.runway_recv);
 		if (!p->shared->links.runway_recv) {
 			log_error("attaching tp_btf/sock_recv_length failed: %s", strerror(errno));
@@ -153,6 +160,7 @@ int probes_attach_target(struct probes *p, __u32 slot, const struct target *t,
 	for (size_t i = 0; i < opts->excluded_path_count; i++)
 		skel->rodata->excluded_hash_bits |=
 			1ULL << (http_path_hash(opts->excluded_paths[i], RUNWAY_REQUEST_LINE_MAX) & 63);
+	bpf_program__set_autoload(skel->progs.runway_tcp_read, false);
 	bpf_program__set_autoload(skel->progs.runway_recv, false);
 	bpf_program__set_autoload(skel->progs.runway_state, false);
 	err = reuse_shared_maps(skel, p->shared);

@@ -12,6 +12,7 @@ import subprocess
 import time
 
 import fixtures
+import prom
 from base import IN_FLIGHT, QUEUED, RunwayCase, histogram_delta, median
 from client import Clients, keepalive_loop, new_connection_loop
 from test_metrics import ACCEPT_QUEUE_FAMILIES
@@ -185,3 +186,42 @@ class Queued(RunwayCase):
                          "accept queue depth after the load")
         self.assertEqual(m.get(IN_FLIGHT), 0.0)
         self.assertEqual(m.get(QUEUED), 0.0)
+
+    def test_no_read_hook_keeps_the_sum_and_drops_the_split(self):
+        """--no-read-hook: with the event loop blocked, in_flight alone carries
+        all 16 requests (they count from their arrival), its integral agrees,
+        and the metrics that need the read hook are absent, not zero."""
+        app = self.start_app()
+        d = self.start_daemon(app, args=["--pid", str(app.pid), "--no-read-hook"])
+        before = d.scrape()
+        for family in (QUEUED, QUEUED_SECONDS, QUEUE_SECONDS):
+            self.assertNotIn(family, before.types, "%s exported without a read hook" % family)
+        hooks = before.select("runway_bpfd_build_info")[0].labels["hooks"]
+        self.assertNotIn("tcp_rcv_space_adjust", hooks, "hooks with --no-read-hook")
+        self.assertNotIn("sock_recv_length", hooks, "hooks with --no-read-hook")
+        clients = Clients(16, keepalive_loop(app.host, app.port, "/block?ms=100", timeout=60))
+        sampler = fixtures.Sampler(d, lambda e: e.get(IN_FLIGHT, NAN), interval=0.05)
+        sampler.start()
+        t_start = time.monotonic()
+        clients.start()
+        try:
+            time.sleep(1.0)
+            t1, s1 = timed_scrape(d)
+            time.sleep(2.0)
+            t2, s2 = timed_scrape(d)
+        finally:
+            total = clients.stop(timeout=60)
+            sampler.stop()
+        self.assertEqual(clients.errors, [], "client errors")
+        window = sampler.values(t_start + 1.0, t2)
+        self.assertGreater(len(window), 15, "too few samples")
+        self.note("in_flight without read hook: median %.1f over %d samples", median(window), len(window))
+        self.assertNear(median(window), 16, 0.15, "median of in_flight")
+        rate = (s2.get(IN_FLIGHT_SECONDS, NAN) - s1.get(IN_FLIGHT_SECONDS, NAN)) / (t2 - t1)
+        self.assertNear(rate, 16, 0.15, "rate of %s" % IN_FLIGHT_SECONDS)
+        self.poll(lambda: d.scrape().get(IN_FLIGHT) == 0, timeout=10)
+        after = d.scrape()
+        self.assertEqual(prom.counter_deltas(before, after, "runway_requests_total", "method", "status"),
+                         {("GET", "200"): total}, "increase of runway_requests_total")
+        self.assertEqual(after.get(IN_FLIGHT), 0.0, "%s after the load" % IN_FLIGHT)
+        self.assertNotIn(QUEUED, after.types, "%s exported without a read hook" % QUEUED)
