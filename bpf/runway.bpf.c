@@ -85,13 +85,23 @@ static __always_inline struct conn_state *connection_claim(struct bpf_sock *sk)
 	return cs;
 }
 
-static __always_inline struct conn_state *connection_of(struct bpf_sock *sk)
+/* Ours (this target's copy claimed it) and still worth looking at. */
+static __always_inline int connection_tracked(const struct conn_state *cs)
 {
-	struct conn_state *cs = bpf_sk_storage_get(&connections, sk, 0, 0);
+	return cs->target == target_slot + 1 && !(cs->flags & (CONN_UNTRACKED | CONN_CLOSED));
+}
 
-	if (!cs || cs->target != target_slot + 1 || (cs->flags & (CONN_UNTRACKED | CONN_CLOSED)))
+/* The TCP socket a cgroup_skb program's packet belongs to, or NULL. */
+static __always_inline struct bpf_sock *tcp_socket_of(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+
+	if (!sk)
 		return NULL;
-	return cs;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_TCP_NUM)
+		return NULL;
+	return sk;
 }
 
 static long request_line_byte(__u32 i, void *ctx)
@@ -225,14 +235,11 @@ static __always_inline void listener_packet(struct __sk_buff *skb, struct bpf_so
 SEC("cgroup_skb/ingress")
 int runway_ingress(struct __sk_buff *skb)
 {
-	struct bpf_sock *sk = skb->sk;
+	struct bpf_sock *sk = tcp_socket_of(skb);
 	struct tcp_segment seg;
 	struct conn_state *cs;
 
 	if (!sk)
-		return SK_PASS;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk || sk->protocol != IPPROTO_TCP_NUM)
 		return SK_PASS;
 	if (sk->state == BPF_TCP_LISTEN) {
 		listener_packet(skb, sk);
@@ -245,7 +252,7 @@ int runway_ingress(struct __sk_buff *skb)
 		return SK_PASS;
 	if (!cs)
 		cs = connection_claim(sk);
-	else if (cs->target != target_slot + 1 || (cs->flags & (CONN_UNTRACKED | CONN_CLOSED)))
+	else if (!connection_tracked(cs))
 		return SK_PASS;
 	if (cs)
 		request_bytes_arrived(skb, cs, &seg);
@@ -389,17 +396,14 @@ static __always_inline void response_bytes_sent(struct __sk_buff *skb, struct co
 SEC("cgroup_skb/egress")
 int runway_egress(struct __sk_buff *skb)
 {
-	struct bpf_sock *sk = skb->sk;
+	struct bpf_sock *sk = tcp_socket_of(skb);
 	struct tcp_segment seg;
 	struct conn_state *cs;
 
 	if (!sk)
 		return SK_PASS;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk || sk->protocol != IPPROTO_TCP_NUM)
-		return SK_PASS;
-	cs = connection_of(sk);
-	if (!cs)
+	cs = bpf_sk_storage_get(&connections, sk, 0, 0);
+	if (!cs || !connection_tracked(cs))
 		return SK_PASS;
 	if (tcp_segment_parse(skb, &seg) || seg.payload_length == 0)
 		return SK_PASS;

@@ -361,9 +361,9 @@ static void render_self(struct metrics_context *m, struct text_buffer *b, const 
 	for (reason = 0; reason < UNTRACK_REASON_COUNT; reason++)
 		text_buffer_printf(b, "runway_bpfd_connections_untracked_total{reason=\"%s\"} %llu\n",
 				   untrack_reason_names[reason], (unsigned long long)c->untracked[reason]);
-	header(b, "runway_bpfd_connections_lost_total", "counter",
-	       "Packets with data on server connections the kernel refused socket storage for (retried on each): their requests are not counted.");
-	text_buffer_printf(b, "runway_bpfd_connections_lost_total %llu\n", (unsigned long long)c->storage_full);
+	header(b, "runway_bpfd_state_refused_total", "counter",
+	       "Packets with data on server connections the kernel refused socket storage for (retried on each such packet): their requests are not counted.");
+	text_buffer_printf(b, "runway_bpfd_state_refused_total %llu\n", (unsigned long long)c->storage_full);
 	header(b, "runway_bpfd_requests_lost_total", "counter",
 	       "Requests answered but not in runway_requests_total: its series map was full.");
 	text_buffer_printf(b, "runway_bpfd_requests_lost_total %llu\n", (unsigned long long)c->status_series_full);

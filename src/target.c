@@ -137,14 +137,19 @@ static bool contains_inode(const unsigned long *inodes, size_t count, unsigned l
 	return false;
 }
 
-static size_t add_port(unsigned short *ports, size_t count, size_t max, unsigned short port)
+static bool port_in(const unsigned short *ports, size_t count, unsigned short port)
 {
 	size_t i;
 
 	for (i = 0; i < count; i++)
 		if (ports[i] == port)
-			return count;
-	if (count < max)
+			return true;
+	return false;
+}
+
+static size_t add_port(unsigned short *ports, size_t count, size_t max, unsigned short port)
+{
+	if (!port_in(ports, count, port) && count < max)
 		ports[count++] = port;
 	return count;
 }
@@ -270,16 +275,6 @@ static int cgroup_of_pid(int pid, char *dir, size_t size)
 			  "hierarchy or use --cgroup",
 			  pid, path);
 	return err;
-}
-
-static bool port_in(const unsigned short *ports, size_t count, unsigned short port)
-{
-	size_t i;
-
-	for (i = 0; i < count; i++)
-		if (ports[i] == port)
-			return true;
-	return false;
 }
 
 static int resolve_pid(const struct runway_options *opts, struct target *t)

@@ -139,7 +139,7 @@ class RunwayCase(unittest.TestCase):
 
     def assertLost0(self, before, after):
         """The daemon's own loss counters did not move."""
-        for name in ("runway_bpfd_requests_lost_total", "runway_bpfd_connections_lost_total"):
+        for name in ("runway_bpfd_requests_lost_total", "runway_bpfd_state_refused_total"):
             self.assertEqual(after.sum(name) - before.sum(name), 0, "%s increase" % name)
 
     def assertNear(self, value, target, rel, what):
