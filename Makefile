@@ -90,7 +90,8 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh $(OUTPUT)/runway-bpfd
 
-bench: $(OUTPUT)/runway-bpfd
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(PYTHON) scripts/bench.py --daemon $(OUTPUT)/runway-bpfd
 
 clean:
