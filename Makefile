@@ -73,7 +73,7 @@ $(OUTPUT)/runway-bpfd: $(DAEMON_OBJS)
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Isrc -MMD -MP $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
 
 unit-test: $(UNIT_BINS)
 	$(Q)scripts/run-unit-tests.sh $(UNIT_BINS)

@@ -61,6 +61,11 @@ static int parse_listen(struct runway_options *opts, const char *text)
 		return -1;
 	}
 	host_len = colon - text;
+	/* ":9091" means every address, as in Prometheus exporters' flags. */
+	if (host_len == 0) {
+		text = "0.0.0.0";
+		host_len = strlen(text);
+	}
 	/* [::1]:9091 */
 	if (host_len >= 2 && text[0] == '[' && text[host_len - 1] == ']') {
 		text++;
