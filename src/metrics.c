@@ -325,6 +325,16 @@ static void render_listener_counters(struct metrics_context *m, struct text_buff
 		if (key.target == m->slot)
 			keys[count++] = key;
 	}
+	/* Counters start at 0 for every listening port, not at the first SYN:
+	 * rate() then has a first sample to start from. */
+	for (i = 0; i < m->listen_port_count && count < TARGET_MAX_PORTS; i++) {
+		size_t k;
+
+		for (k = 0; k < count && keys[k].port != m->listen_ports[i]; k++)
+			;
+		if (k == count)
+			keys[count++] = (struct listener_key){ .target = m->slot, .port = m->listen_ports[i] };
+	}
 	qsort(keys, count, sizeof(keys[0]), compare_listeners);
 	for (i = 0; i < count; i++)
 		if (lookup_percpu_sum(m, m->maps.listener_counters, &keys[i], (__u64 *)&counts[i],
