@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -79,6 +80,25 @@ static int lookup_percpu_sum(struct metrics_context *m, int fd, const void *key,
 }
 
 #define WORDS_OF(type) (sizeof(type) / sizeof(__u64))
+
+/* btime from /proc/stat: process start times are counted from boot. */
+static double boot_time_seconds(void)
+{
+	static double btime;
+	char line[256];
+	FILE *f;
+
+	if (btime > 0)
+		return btime;
+	f = fopen("/proc/stat", "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "btime %lf", &btime) == 1)
+			break;
+	fclose(f);
+	return btime;
+}
 
 static __u64 monotonic_now_ns(void)
 {
@@ -379,6 +399,43 @@ static void render_self(struct metrics_context *m, struct text_buffer *b, const 
 	text_buffer_printf(b, "runway_bpfd_requests_lost_total %llu\n", (unsigned long long)c->status_series_full);
 }
 
+/* The process_* metrics every Prometheus client library exports, so the
+ * daemon's own cost is on the same dashboards as any exporter's. */
+static void render_process(struct text_buffer *b)
+{
+	unsigned long long utime, stime, start_ticks;
+	long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	char buf[1024], *after_comm;
+	unsigned long resident_pages;
+	FILE *f;
+	size_t n;
+
+	f = fopen("/proc/self/stat", "re");
+	if (!f)
+		return;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	after_comm = strrchr(buf, ')');
+	/* Fields 14, 15 (utime, stime) and 22 (starttime), counted from 1. */
+	if (!after_comm || sscanf(after_comm + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu "
+						   "%*d %*d %*d %*d %*d %*d %llu",
+				  &utime, &stime, &start_ticks) != 3)
+		return;
+	f = fopen("/proc/self/statm", "re");
+	if (!f)
+		return;
+	if (fscanf(f, "%*u %lu", &resident_pages) != 1)
+		resident_pages = 0;
+	fclose(f);
+	header(b, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+	text_buffer_printf(b, "process_cpu_seconds_total %.2f\n", (double)(utime + stime) / ticks);
+	header(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+	text_buffer_printf(b, "process_resident_memory_bytes %lu\n", resident_pages * page);
+	header(b, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
+	text_buffer_printf(b, "process_start_time_seconds %.2f\n", boot_time_seconds() + (double)start_ticks / ticks);
+}
+
 char *metrics_render(struct metrics_context *m, size_t *length)
 {
 	struct target_counters counters;
@@ -396,6 +453,7 @@ char *metrics_render(struct metrics_context *m, size_t *length)
 	render_accept_queues(m, &b);
 	render_listener_counters(m, &b);
 	render_self(m, &b, &counters);
+	render_process(&b);
 	pthread_mutex_unlock(&m->lock);
 	out = text_buffer_release(&b, length);
 	return out;
