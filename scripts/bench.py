@@ -35,16 +35,18 @@ import os
 import platform
 import re
 import resource
-import secrets
 import shlex
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+# The integration tests' helpers for cgroups and ports serve the bench too.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+import env  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(REPO, "bench")
@@ -163,27 +165,14 @@ class Proc:
         return "<%s pid %d>" % (self.name, self.pid)
 
 
-def cgroup2_mount():
-    with open("/proc/mounts") as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) >= 3 and fields[2] == "cgroup2":
-                return fields[1]
-    raise SystemExit("bench: no cgroup2 filesystem in /proc/mounts")
+class Cgroup(env.Cgroup):
+    """The test harness's cgroup, registered for clean-up and with its CPU use."""
 
-
-class Cgroup:
     def __init__(self):
-        self.path = os.path.join(cgroup2_mount(), CGROUP_PREFIX + secrets.token_hex(4))
-        os.mkdir(self.path)
+        if env.cgroup2_mount() is None:
+            raise SystemExit("bench: no cgroup2 filesystem in /proc/mounts")
+        super().__init__(prefix=CGROUP_PREFIX)
         LIVE.add(self)
-
-    def procs(self):
-        try:
-            with open(os.path.join(self.path, "cgroup.procs")) as f:
-                return [int(x) for x in f.read().split()]
-        except FileNotFoundError:
-            return []
 
     def usage_us(self):
         with open(os.path.join(self.path, "cpu.stat")) as f:
@@ -194,48 +183,16 @@ class Cgroup:
         raise RuntimeError("no usage_usec in %s/cpu.stat" % self.path)
 
     def stop(self):
-        deadline = time.monotonic() + 10
-        while os.path.isdir(self.path):
-            if self.procs():
-                try:
-                    with open(os.path.join(self.path, "cgroup.kill"), "w") as f:
-                        f.write("1")
-                except OSError:
-                    for pid in self.procs():
-                        try:
-                            os.kill(pid, signal.SIGKILL)
-                        except ProcessLookupError:
-                            pass
-            try:
-                os.rmdir(self.path)
-            except FileNotFoundError:
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        self.remove()
         LIVE.discard(self)
 
 
 def remove_stale_cgroups():
     """Empty leftovers of a bench run that was SIGKILLed."""
-    root = cgroup2_mount()
-    for name in os.listdir(root):
-        path = os.path.join(root, name)
-        if name.startswith(CGROUP_PREFIX) and os.path.isdir(path):
-            try:
-                with open(os.path.join(path, "cgroup.procs")) as f:
-                    if f.read().strip():
-                        continue
-                os.rmdir(path)
-            except OSError:
-                pass
+    env.remove_stale_cgroups(CGROUP_PREFIX)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = env.free_port
 
 
 def listening(pid, port):
