@@ -103,6 +103,14 @@ int main(int argc, char **argv)
 		kernel_features_drop_read_hooks(&features);
 	if (target_resolve(&opts, &target))
 		return EXIT_USAGE;
+	if (strcmp(target.cgroup_dir, features.cgroup2_mount) == 0 ||
+	    (strncmp(target.cgroup_dir, features.cgroup2_mount, strlen(features.cgroup2_mount)) == 0 &&
+	     strcmp(target.cgroup_dir + strlen(features.cgroup2_mount), "/") == 0))
+		/* Correct, but not free: every packet of the node then passes
+		 * through the cgroup programs (and out again at their first test). */
+		log_info("warning: the target is in the root cgroup, so every packet on the node passes through "
+			 "runway-bpfd's programs; run the server in a cgroup of its own "
+			 "(a pod, or systemd-run --scope) to spare other processes");
 	if (http_endpoint_bind(&endpoint, opts.listen_host, opts.listen_port))
 		return EXIT_USAGE;
 
