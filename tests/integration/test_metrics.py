@@ -465,8 +465,18 @@ class Exposition(RunwayCase):
         for family, kind in FAMILIES.items():
             self.assertEqual(expo.types.get(family), kind, "TYPE of %s" % family)
             self.assertTrue(expo.helps.get(family), "HELP of %s" % family)
+        # Ours, plus the process_* trio every Prometheus client library
+        # exports for the exporter itself.
+        process_families = {"process_cpu_seconds_total": "counter",
+                            "process_resident_memory_bytes": "gauge",
+                            "process_start_time_seconds": "gauge"}
         for family in expo.types:
-            self.assertTrue(family.startswith("runway_"), "stray family %s" % family)
+            self.assertTrue(family.startswith("runway_") or family in process_families,
+                            "stray family %s" % family)
+        for family, kind in process_families.items():
+            self.assertEqual(expo.types.get(family), kind, "TYPE of %s" % family)
+        rss = expo.get("process_resident_memory_bytes")
+        self.assertTrue(rss and 1 << 20 < rss < 64 << 20, "process_resident_memory_bytes = %s" % rss)
         self.assertTrue(expo.select("runway_bpfd_build_info"), "runway_bpfd_build_info missing")
         documented = dict(FAMILIES, **ACCEPT_QUEUE_FAMILIES)
         extra = sorted({prom.family_of(n, expo.types) for n in expo.names()
