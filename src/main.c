@@ -26,10 +26,6 @@ static void refresh_listen_ports(struct metrics_context *m, const struct target 
 	size_t count;
 	int netns_pid;
 
-	if (!t->all_ports) {
-		metrics_set_listen_ports(m, t->ports, t->port_count);
-		return;
-	}
 	count = listening_ports_of_cgroup(t->cgroup_dir, ports, TARGET_MAX_PORTS, &netns_pid);
 	metrics_set_listen_ports(m, ports, count);
 }
@@ -103,9 +99,7 @@ int main(int argc, char **argv)
 		kernel_features_drop_read_hooks(&features);
 	if (target_resolve(&opts, &target))
 		return EXIT_USAGE;
-	if (strcmp(target.cgroup_dir, features.cgroup2_mount) == 0 ||
-	    (strncmp(target.cgroup_dir, features.cgroup2_mount, strlen(features.cgroup2_mount)) == 0 &&
-	     strcmp(target.cgroup_dir + strlen(features.cgroup2_mount), "/") == 0))
+	if (strcmp(target.cgroup_dir, features.cgroup2_mount) == 0)
 		/* Correct, but not free: every packet of the node then passes
 		 * through the cgroup programs (and out again at their first test). */
 		log_info("warning: the target is in the root cgroup, so every packet on the node passes through "
@@ -128,7 +122,10 @@ int main(int argc, char **argv)
 		metrics.netns = &netns;
 	else
 		log_info("cannot open the network namespace of pid %d: accept-queue metrics are not exported", target.netns_pid);
-	refresh_listen_ports(&metrics, &target);
+	if (target.all_ports)
+		refresh_listen_ports(&metrics, &target);
+	else
+		metrics_set_listen_ports(&metrics, target.ports, target.port_count);
 	if (http_endpoint_start(&endpoint, &metrics))
 		goto cleanup;
 	log_info("watching cgroup %s, serving http://%s:%u/metrics", target.cgroup_dir, opts.listen_host,
@@ -140,7 +137,7 @@ int main(int argc, char **argv)
 
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
-		if (++ticks % LISTEN_PORT_REFRESH_S == 0)
+		if (target.all_ports && ++ticks % LISTEN_PORT_REFRESH_S == 0)
 			refresh_listen_ports(&metrics, &target);
 		if (sig < 0 && errno != EAGAIN && errno != EINTR) {
 			log_error("waiting for signals failed: %s", strerror(errno));

@@ -40,6 +40,12 @@ int metrics_init(struct metrics_context *m, const struct probes *p, __u32 slot,
 	m->target = t;
 	m->queue_metrics = p->read_hook;
 	m->hooks = hooks;
+	m->percpu_words = sizeof(struct target_counters) > sizeof(struct latency_histogram) ?
+				  sizeof(struct target_counters) / sizeof(__u64) :
+				  sizeof(struct latency_histogram) / sizeof(__u64);
+	m->percpu_values = calloc((size_t)m->cpu_count * m->percpu_words, sizeof(__u64));
+	if (!m->percpu_values)
+		return -1;
 	return pthread_mutex_init(&m->lock, NULL) ? -1 : 0;
 }
 
@@ -56,27 +62,25 @@ void metrics_set_listen_ports(struct metrics_context *m, const unsigned short *p
 void metrics_destroy(struct metrics_context *m)
 {
 	pthread_mutex_destroy(&m->lock);
+	free(m->percpu_values);
 }
 
 /* Sums a per-CPU value made only of __u64 fields into *out. */
 static int lookup_percpu_sum(struct metrics_context *m, int fd, const void *key, __u64 *out, size_t words)
 {
-	__u64 *values = calloc((size_t)m->cpu_count * words, sizeof(__u64));
-	int err = 0, cpu;
+	__u64 *values = m->percpu_values;
+	int cpu;
 	size_t i;
 
-	if (!values)
-		return -ENOMEM;
 	memset(out, 0, words * sizeof(__u64));
-	if (bpf_map_lookup_elem(fd, key, values)) {
-		err = -errno;
-	} else {
-		for (cpu = 0; cpu < m->cpu_count; cpu++)
-			for (i = 0; i < words; i++)
-				out[i] += values[(size_t)cpu * words + i];
-	}
-	free(values);
-	return err;
+	if (words > m->percpu_words)
+		return -E2BIG;
+	if (bpf_map_lookup_elem(fd, key, values))
+		return -errno;
+	for (cpu = 0; cpu < m->cpu_count; cpu++)
+		for (i = 0; i < words; i++)
+			out[i] += values[(size_t)cpu * words + i];
+	return 0;
 }
 
 #define WORDS_OF(type) (sizeof(type) / sizeof(__u64))

@@ -30,6 +30,10 @@ struct metrics_context {
 	 * snapshot of per-CPU values catches an end before its begin. */
 	__u64 last_in_flight_integral_ns;
 	__u64 last_queued_integral_ns;
+	/* Room for one per-CPU value of the largest map, reused by every
+	 * lookup of a scrape (under `lock`). */
+	__u64 *percpu_values;
+	size_t percpu_words;
 };
 
 int metrics_init(struct metrics_context *m, const struct probes *p, __u32 slot,

@@ -265,7 +265,8 @@ static int cgroup_of_pid(int pid, char *dir, size_t size)
 		if (strncmp(line, "0::", 3) != 0)
 			continue;
 		line[strcspn(line, "\n")] = '\0';
-		if ((size_t)snprintf(dir, size, "%s%s", mount, line + 3) < size)
+		/* The root cgroup is "/": its directory is the mount itself. */
+		if ((size_t)snprintf(dir, size, "%s%s", mount, strcmp(line + 3, "/") ? line + 3 : "") < size)
 			err = 0;
 		break;
 	}
