@@ -29,7 +29,6 @@ namespaces) is stopped and removed on exit, on error and on Ctrl-C.
 import argparse
 import ctypes
 import datetime
-import http.client
 import json
 import os
 import platform
@@ -193,6 +192,7 @@ def remove_stale_cgroups():
 
 
 free_port = env.free_port
+http_get = env.http_get
 
 
 def listening(pid, port):
@@ -208,16 +208,6 @@ def listening(pid, port):
         except (OSError, StopIteration):
             pass
     return False
-
-
-def http_get(port, path="/", timeout=5.0, host="127.0.0.1"):
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
 
 
 def tail(path, lines=30):

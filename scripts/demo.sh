@@ -135,27 +135,25 @@ done | codes
 say "load: 10 x GET /healthz (excluded: not counted)"
 curl -s -o /dev/null -w '%{http_code}\n' "$APP/healthz?n=[1-10]" | codes
 
+# concurrently N PATH SECONDS WHILE: N clients at once on PATH; after
+# SECONDS, print the two gauges (WHILE says when), then wait for the clients.
+concurrently() {
+	local pids=() _
+	for _ in $(seq "$1"); do
+		curl -s -o /dev/null "$APP$2" &
+		pids+=($!)
+	done
+	sleep "$3"
+	say "  $4: runway_requests_in_flight = $(metric runway_requests_in_flight)," \
+		"runway_requests_queued = $(metric runway_requests_queued)"
+	wait "${pids[@]}"
+}
+
 say "load: 20 concurrent GET /sleep?ms=1500 (the event loop stays free)"
-pids=()
-for _ in $(seq 20); do
-	curl -s -o /dev/null "$APP/sleep?ms=1500" &
-	pids+=($!)
-done
-sleep 0.7
-say "  while they sleep: runway_requests_in_flight = $(metric runway_requests_in_flight)," \
-	"runway_requests_queued = $(metric runway_requests_queued)"
-wait "${pids[@]}"
+concurrently 20 "/sleep?ms=1500" 0.7 "while they sleep"
 
 say "load: 8 concurrent GET /block?ms=300 (each one blocks the event loop)"
-pids=()
-for _ in $(seq 8); do
-	curl -s -o /dev/null "$APP/block?ms=300" &
-	pids+=($!)
-done
-sleep 0.5
-say "  while the loop is blocked: runway_requests_in_flight = $(metric runway_requests_in_flight)," \
-	"runway_requests_queued = $(metric runway_requests_queued)"
-wait "${pids[@]}"
+concurrently 8 "/block?ms=300" 0.5 "while the loop is blocked"
 
 say "load: 3 x GET /stream?chunks=4&delay_ms=100 (chunked)"
 for _ in 1 2 3; do curl -s -o /dev/null "$APP/stream?chunks=4&delay_ms=100"; done

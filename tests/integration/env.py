@@ -2,6 +2,7 @@
 """What the machine gives the tests: cgroup v2, free ports, CPUs, netstat."""
 
 import errno
+import http.client
 import os
 import secrets
 import signal
@@ -109,6 +110,17 @@ def remove_stale_cgroups(prefix):
             os.rmdir(path)
         except OSError:
             pass
+
+
+def http_get(port, path="/", timeout=5.0, host="127.0.0.1"):
+    """(status, body) of one GET on a connection of its own."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
 
 
 def free_port(host="127.0.0.1"):

@@ -66,16 +66,6 @@ def ws_implementation():
     return None
 
 
-def _http_get(host, port, path, timeout):
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
-
-
 class Uvicorn:
     """tests/apps/sample_app.py under uvicorn, in a fresh cgroup v2 directory,
     pinned to CPU 0.  `pid` is uvicorn's own pid (the wrapper shell execs)."""
@@ -128,7 +118,7 @@ class Uvicorn:
                 raise RuntimeError("uvicorn exited with %s before answering:\n%s" %
                                    (self.proc.returncode, tail(self.log_path)))
             try:
-                status, _ = _http_get(self.host, self.port, "/healthz", 2.0)
+                status, _ = env.http_get(self.port, "/healthz", 2.0, self.host)
                 if status == 200:
                     break
             except OSError:
@@ -205,7 +195,7 @@ class Daemon:
                 raise DaemonError("daemon exited with %s before serving /metrics:\n%s" %
                                   (self.proc.returncode, tail(self.log_path)))
             try:
-                status, _ = _http_get("127.0.0.1", self.port, "/metrics", 2.0)
+                status, _ = env.http_get(self.port, "/metrics", 2.0)
                 if status == 200:
                     return self
                 last_error = "HTTP %d" % status
