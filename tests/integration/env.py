@@ -94,16 +94,21 @@ class Cgroup:
             time.sleep(0.05)
 
 
-def remove_stale_cgroups(prefix):
-    """Remove empty leftovers of an earlier run that was killed."""
+def remove_stale_cgroups(prefix, min_age_s=600.0):
+    """Remove empty leftovers of an earlier run that was killed.  Only those
+    older than min_age_s: another run on the same machine may have just
+    made one and not put its process in yet."""
     root = cgroup2_mount()
     if not root:
         return
+    now = time.time()
     for name in os.listdir(root):
         path = os.path.join(root, name)
         if not name.startswith(prefix) or not os.path.isdir(path):
             continue
         try:
+            if now - os.stat(path).st_mtime < min_age_s:
+                continue
             with open(os.path.join(path, "cgroup.procs")) as f:
                 if f.read().strip():
                     continue
