@@ -17,6 +17,8 @@ CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(OUTPUT) \
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(OUTPUT) \
 	      -Wall -Werror -Wno-unused-function
 LDLIBS := -lbpf -lelf -lz -lmicrohttpd -lpthread
+# bench/closedloop: plain sockets, no BPF.
+SWEEP_CFLAGS := -Isrc/loadgen
 
 ifeq ($(V),1)
 Q =
@@ -32,10 +34,15 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELETONS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
-# Unit tests: tests/unit/test_X.c links with the daemon's objects except main.o.
+# The closed-loop HTTP clients of bench/closedloop.
+LOADGEN_SRCS := $(wildcard src/loadgen/*.c)
+LOADGEN_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(LOADGEN_SRCS))
+
+# Unit tests: tests/unit/test_X.c links with the daemon's objects except
+# main.o, and the load generator's.
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
-LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(DAEMON_OBJS))
+LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(DAEMON_OBJS)) $(LOADGEN_OBJS)
 
 .DELETE_ON_ERROR:
 # The BPF object is an input of the skeleton, not a throw-away: keep it.
@@ -44,7 +51,7 @@ LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(DAEMON_OBJS))
 
 all: $(OUTPUT)/runway-bpfd
 
-$(OUTPUT) $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/loadgen $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/vmlinux.h: | $(OUTPUT)
@@ -71,9 +78,18 @@ $(OUTPUT)/runway-bpfd: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
+$(OUTPUT)/loadgen/%.o: src/loadgen/%.c | $(OUTPUT)/loadgen
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(SWEEP_CFLAGS) -MMD -MP -c $< -o $@
+
+# make bench's ground truth (scripts/bench.py builds it through this rule).
+$(OUTPUT)/bench/closedloop: bench/closedloop.c $(LOADGEN_OBJS) | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(SWEEP_CFLAGS) -MMD -MP $< $(LOADGEN_OBJS) -o $@
+
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Isrc -MMD -MP $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Isrc $(SWEEP_CFLAGS) -MMD -MP $< $(LIB_OBJS) $(LDLIBS) -lm -lcmocka -o $@
 
 unit-test: $(UNIT_BINS)
 	$(Q)scripts/run-unit-tests.sh $(UNIT_BINS)
@@ -98,4 +114,4 @@ clean:
 	$(call msg,CLEAN,$(OUTPUT))
 	$(Q)rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/loadgen/*.d $(OUTPUT)/bench/*.d)
