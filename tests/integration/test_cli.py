@@ -124,6 +124,16 @@ class BadInput(RunwayCase):
         self.assertBadInput(["--pid", str(self.app.pid), "--port", "99999"] + self.listen(),
                             r"99999", r"port")
 
+    def test_route_group_that_is_no_prefix(self):
+        self.assertBadInput(["--pid", str(self.app.pid), "--route-group", "ml=^/api/(infer|embed)"]
+                            + self.listen(), r"--route-group 'ml=\^/api/\(infer\|embed\)'",
+                            re.escape("^/api/infer"))
+
+    def test_route_group_hidden_by_an_earlier_one(self):
+        self.assertBadInput(["--pid", str(self.app.pid), "--route-group", "api=/api",
+                             "--route-group", "infer=/api/infer"] + self.listen(),
+                            r"never matches", r"'api'")
+
 
 class Version(RunwayCase):
     def test_version(self):
