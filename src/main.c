@@ -107,6 +107,8 @@ int main(int argc, char **argv)
 	}
 	if (opts.no_read_hook)
 		kernel_features_drop_read_hooks(&features);
+	if (kernel_features_choose_loops(&features, opts.loops))
+		return EXIT_USAGE;
 	if (target_resolve(&opts, &target))
 		return EXIT_USAGE;
 	if (strcmp(target.cgroup_dir, features.cgroup2_mount) == 0)
