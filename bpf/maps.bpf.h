@@ -23,8 +23,10 @@ const volatile __u64 excluded_hash_bits = 0;
 /* Cgroup levels (the mount's root is 0) at which target cgroups sit. */
 const volatile __u32 target_level_min = 1;
 const volatile __u32 target_level_max = 1;
-/* The route groups, the same for every target. */
-const volatile struct http_route_table route_table = {};
+/* The route groups, the same for every target.  Not const: the framing code
+ * reads it through a plain pointer, and the compiler may fold a read of a
+ * const object through one to its initializer. */
+struct http_route_table route_table = {};
 
 /* Per-connection request state, freed by the kernel with the socket. */
 struct {

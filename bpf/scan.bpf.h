@@ -73,14 +73,14 @@ __noinline int framing_byte(struct http_parser *p, __u32 c)
 {
 	if (!p)
 		return HTTP_EV_ERROR;
-	return http_step(p, (const struct http_route_table *)&route_table, (__u8)c);
+	return http_step(p, &route_table, (__u8)c);
 }
 
 __noinline int framing_word(struct http_parser *p, const struct word_input *in, __u32 available)
 {
 	if (!p || !in)
 		return 0;
-	return http_word_step(p, (const struct http_route_table *)&route_table, in->bytes, available);
+	return http_word_step(p, &route_table, in->bytes, available);
 }
 
 /* Result of scan_step(). */

@@ -94,7 +94,8 @@ enum http_event {
  * arithmetic from wrapping. */
 #define HTTP_BODY_LENGTH_MAX (1ULL << 50)
 
-/* Route groups: path prefixes matched on the request line. */
+/* Route groups: path prefixes matched on the request line.  A power of two:
+ * indexes are masked with it. */
 #define HTTP_ROUTE_GROUPS_MAX 16
 #define HTTP_ROUTE_PREFIX_MAX 64
 
@@ -251,10 +252,11 @@ static inline void http_routes_at_length(struct http_parser *p, const struct htt
 	__u32 i;
 
 	for (i = 0; i < HTTP_ROUTE_GROUPS_MAX; i++) {
-		__u32 k = p->route_cursor;
+		/* The mask changes nothing (the cursor stays below count, at
+		 * most HTTP_ROUTE_GROUPS_MAX) but shows the verifier the bound. */
+		__u32 k = p->route_cursor & (HTTP_ROUTE_GROUPS_MAX - 1);
 
-		if (k >= routes->count || k >= HTTP_ROUTE_GROUPS_MAX ||
-		    routes->by_length[k].length != p->path_length)
+		if (p->route_cursor >= routes->count || routes->by_length[k].length != p->path_length)
 			break;
 		/* Listed first wins: the lowest group index among matches. */
 		if (routes->by_length[k].hash == hash &&
@@ -812,9 +814,9 @@ static inline __u32 http_path_word(struct http_parser *p, const struct http_rout
 	/* Route prefixes ending within these n bytes, by length. */
 	if (routes) {
 		for (i = 0; i < HTTP_ROUTE_GROUPS_MAX; i++) {
-			__u32 k = p->route_cursor, taken;
+			__u32 k = p->route_cursor & (HTTP_ROUTE_GROUPS_MAX - 1), taken;
 
-			if (k >= routes->count || k >= HTTP_ROUTE_GROUPS_MAX)
+			if (p->route_cursor >= routes->count)
 				break;
 			taken = routes->by_length[k].length - p->path_length;
 			if (routes->by_length[k].length <= p->path_length || taken > n)

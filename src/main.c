@@ -73,6 +73,7 @@ int main(int argc, char **argv)
 {
 	struct http_endpoint endpoint = { .listen_fd = -1 };
 	struct probes probes = { 0 };
+	const char *route_prefixes[ROUTE_GROUPS_MAX];
 	struct probes_config config;
 	struct kernel_features features;
 	struct runway_options opts;
@@ -83,6 +84,7 @@ int main(int argc, char **argv)
 	const char *blocker;
 	sigset_t signals;
 	int err, level, exit_code = EXIT_RUNTIME;
+	size_t i;
 	unsigned ticks = 0;
 
 	err = options_parse(&opts, argc, argv);
@@ -91,11 +93,6 @@ int main(int argc, char **argv)
 	log_set_verbose(opts.verbose);
 	if (opts.check_only)
 		return run_check();
-	/* Until the kernel side matches them, say so rather than take the
-	 * flag in silence. */
-	if (opts.route_group_count)
-		log_info("--route-group: %zu group(s) parsed, but this build does not export per-route metrics yet",
-			 opts.route_group_count);
 
 	/* Everything the user can get wrong is checked before anything is
 	 * attached: a bad run leaves nothing behind. */
@@ -122,6 +119,8 @@ int main(int argc, char **argv)
 
 	block_signals(&signals);
 	level = cgroup_level(target.cgroup_dir);
+	for (i = 0; i < opts.route_group_count; i++)
+		route_prefixes[i] = opts.route_groups[i].prefix;
 	config = (struct probes_config){
 		.max_targets = 1,
 		.target_level_min = level > 0 ? level : 0,
@@ -129,6 +128,8 @@ int main(int argc, char **argv)
 		.learn_ports = target.all_ports,
 		.excluded_paths = opts.excluded_paths,
 		.excluded_path_count = opts.excluded_path_count,
+		.route_prefixes = route_prefixes,
+		.route_count = opts.route_group_count,
 	};
 	if (probes_load(&probes, &features, &config))
 		goto cleanup;
@@ -139,6 +140,8 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	metrics_ready = true;
+	metrics.route_groups = opts.route_groups;
+	metrics.route_group_count = opts.route_group_count;
 	if (target.netns_pid > 0 && netns_open(&netns, target.netns_pid) == 0)
 		metrics.netns = &netns;
 	else

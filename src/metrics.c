@@ -296,6 +296,60 @@ static void render_gauges(struct metrics_context *m, struct text_buffer *b, cons
 			   gauge_integral_ns(&queued, now, &m->last_queued_integral_ns) / NS_PER_SECOND);
 }
 
+/* The seed's runway_requests_in_flight_by_route{route}, with the queued
+ * count and the integrals beside it; every group, with traffic or not. */
+static void render_route_gauges(struct metrics_context *m, struct text_buffer *b)
+{
+	struct request_events events[ROUTE_GROUPS_MAX];
+	__u64 now = monotonic_now_ns();
+	size_t i, count = m->route_group_count;
+
+	if (!count)
+		return;
+	for (i = 0; i < count && i < ROUTE_GROUPS_MAX; i++) {
+		struct route_key key = { .target = m->slot, .route = (__u32)i + 1 };
+
+		if (lookup_percpu_sum(m, m->maps.route_events, &key, (__u64 *)&events[i], WORDS_OF(events[i])))
+			memset(&events[i], 0, sizeof(events[i]));
+	}
+	header(b, "runway_requests_in_flight_by_route", "gauge",
+	       "Requests in flight (see runway_requests_in_flight), by route group (--route-group).");
+	for (i = 0; i < count; i++) {
+		struct gauge_counters g = in_flight_gauge(&events[i]);
+
+		text_buffer_printf(b, "runway_requests_in_flight_by_route{route=\"%s\"} %llu\n", m->route_groups[i].name,
+				   (unsigned long long)gauge_value(&g));
+	}
+	header(b, "runway_requests_in_flight_by_route_seconds_total", "counter",
+	       "Integral of runway_requests_in_flight_by_route over time: rate() of it is the exact mean.");
+	for (i = 0; i < count; i++) {
+		struct gauge_counters g = in_flight_gauge(&events[i]);
+
+		text_buffer_printf(b, "runway_requests_in_flight_by_route_seconds_total{route=\"%s\"} %.9f\n",
+				   m->route_groups[i].name,
+				   gauge_integral_ns(&g, now, &m->last_route_in_flight_integral_ns[i]) / NS_PER_SECOND);
+	}
+	if (!m->queue_metrics)
+		return;
+	header(b, "runway_requests_queued_by_route", "gauge",
+	       "Requests queued in the kernel (see runway_requests_queued), by route group (--route-group).");
+	for (i = 0; i < count; i++) {
+		struct gauge_counters g = queued_gauge(&events[i]);
+
+		text_buffer_printf(b, "runway_requests_queued_by_route{route=\"%s\"} %llu\n", m->route_groups[i].name,
+				   (unsigned long long)gauge_value(&g));
+	}
+	header(b, "runway_requests_queued_by_route_seconds_total", "counter",
+	       "Integral of runway_requests_queued_by_route over time: rate() of it is the exact mean.");
+	for (i = 0; i < count; i++) {
+		struct gauge_counters g = queued_gauge(&events[i]);
+
+		text_buffer_printf(b, "runway_requests_queued_by_route_seconds_total{route=\"%s\"} %.9f\n",
+				   m->route_groups[i].name,
+				   gauge_integral_ns(&g, now, &m->last_route_queued_integral_ns[i]) / NS_PER_SECOND);
+	}
+}
+
 static void render_queue_times(struct metrics_context *m, struct text_buffer *b)
 {
 	struct latency_histogram h;
@@ -481,6 +535,7 @@ char *metrics_render(struct metrics_context *m, size_t *length)
 	if (lookup_percpu_sum(m, m->maps.target_counters, &m->slot, (__u64 *)&counters, WORDS_OF(counters)))
 		memset(&counters, 0, sizeof(counters));
 	render_gauges(m, &b, &counters);
+	render_route_gauges(m, &b);
 	render_requests_total(m, &b);
 	render_durations(m, &b);
 	render_queue_times(m, &b);

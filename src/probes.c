@@ -148,7 +148,7 @@ int probes_load(struct probes *p, const struct kernel_features *f, const struct 
 	for (i = 0; i < c->excluded_path_count; i++)
 		skel->rodata->excluded_hash_bits |=
 			1ULL << (http_path_hash(c->excluded_paths[i], RUNWAY_REQUEST_LINE_MAX) & 63);
-	http_route_table_build((struct http_route_table *)&skel->rodata->route_table, c->route_prefixes,
+	http_route_table_build(&skel->bss->route_table, c->route_prefixes,
 			       (__u32)c->route_count);
 	p->open_coded_loops = f->open_coded_loops;
 	bpf_program__set_autoload(skel->progs.runway_ingress, f->open_coded_loops);
