@@ -544,6 +544,10 @@ static inline __u32 http_response_status_fast(struct http_response_framing *p, c
 		return 0;
 	if (b[0] != 'H' || b[1] != 'T' || b[2] != 'T' || b[3] != 'P' || b[4] != '/')
 		return 0;
+	/* Stepping takes any byte at 5-8 but LF, which ends the line too
+	 * early: leave that case to it. */
+	if (b[5] == '\n' || b[6] == '\n' || b[7] == '\n' || b[8] == '\n')
+		return 0;
 	if (b[9] < '0' || b[9] > '9' || b[10] < '0' || b[10] > '9' || b[11] < '0' || b[11] > '9')
 		return 0;
 	status = (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
