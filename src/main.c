@@ -134,15 +134,17 @@ int main(int argc, char **argv)
 	for (;;) {
 		struct timespec timeout = { .tv_sec = 1 };
 		int sig = sigtimedwait(&signals, NULL, &timeout);
+		/* Saved at once: the refresh below reads /proc and sets errno. */
+		int wait_errno = errno;
 
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
-		if (target.all_ports && ++ticks % LISTEN_PORT_REFRESH_S == 0)
-			refresh_listen_ports(&metrics, &target);
-		if (sig < 0 && errno != EAGAIN && errno != EINTR) {
-			log_error("waiting for signals failed: %s", strerror(errno));
+		if (sig < 0 && wait_errno != EAGAIN && wait_errno != EINTR) {
+			log_error("waiting for signals failed: %s", strerror(wait_errno));
 			goto cleanup;
 		}
+		if (target.all_ports && ++ticks % LISTEN_PORT_REFRESH_S == 0)
+			refresh_listen_ports(&metrics, &target);
 	}
 	exit_code = EXIT_SUCCESS;
 cleanup:
