@@ -225,7 +225,10 @@ static void render_requests_total(struct metrics_context *m, struct text_buffer 
 		if (lookup_percpu_sum(m, m->maps.requests_by_status, &key, &rows[count].count, 1) == 0)
 			count++;
 	}
-	qsort(rows, count, sizeof(*rows), compare_status_counts);
+	/* qsort(NULL, 0, ...) is undefined behaviour: before the first
+	 * request there are no rows at all. */
+	if (count)
+		qsort(rows, count, sizeof(*rows), compare_status_counts);
 	for (i = 0; i < count; i++) {
 		unsigned method = rows[i].key.method < HTTP_METHOD_COUNT ? rows[i].key.method : HTTP_OTHER;
 
