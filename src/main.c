@@ -109,6 +109,10 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 
 	block_signals(&signals);
+	/* Serving before the programs load: /healthz answers during the
+	 * seconds a load takes, /-/ready only once they are attached. */
+	if (http_endpoint_start(&endpoint))
+		goto cleanup;
 	if (probes_load_shared(&probes, &features))
 		goto cleanup;
 	if (probes_attach_target(&probes, TARGET_SLOT, &target, &opts))
@@ -126,8 +130,7 @@ int main(int argc, char **argv)
 		refresh_listen_ports(&metrics, &target);
 	else
 		metrics_set_listen_ports(&metrics, target.ports, target.port_count);
-	if (http_endpoint_start(&endpoint, &metrics))
-		goto cleanup;
+	http_endpoint_set_ready(&endpoint, &metrics);
 	log_info("watching cgroup %s, serving http://%s:%u/metrics", target.cgroup_dir, opts.listen_host,
 		 opts.listen_port);
 
