@@ -29,6 +29,8 @@ void options_usage(FILE *out)
 		"      --no-read-hook     do not attach the node-wide TCP read tracepoint: every TCP\n"
 		"                         read on the node gets cheaper, and requests count as in\n"
 		"                         flight from their arrival (no runway_requests_queued)\n"
+		"      --allow-root-cgroup  accept a target in the root cgroup (refused by default:\n"
+		"                         every packet on the node would run our programs)\n"
 		"      --check            print what this kernel offers and exit 0 if we can run\n"
 		"  -v, --verbose          log attachment details\n"
 		"  -V, --version          print the version\n"
@@ -83,7 +85,7 @@ static int parse_listen(struct runway_options *opts, const char *text)
 
 int options_parse(struct runway_options *opts, int argc, char **argv)
 {
-	enum { OPT_CHECK = 0x100, OPT_NO_READ_HOOK };
+	enum { OPT_CHECK = 0x100, OPT_NO_READ_HOOK, OPT_ALLOW_ROOT_CGROUP };
 	static const struct option long_options[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "cgroup", required_argument, NULL, 'c' },
@@ -92,6 +94,7 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 		{ "exclude-path", required_argument, NULL, 'x' },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "no-read-hook", no_argument, NULL, OPT_NO_READ_HOOK },
+		{ "allow-root-cgroup", no_argument, NULL, OPT_ALLOW_ROOT_CGROUP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -154,6 +157,9 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 			break;
 		case OPT_NO_READ_HOOK:
 			opts->no_read_hook = true;
+			break;
+		case OPT_ALLOW_ROOT_CGROUP:
+			opts->allow_root_cgroup = true;
 			break;
 		case 'v':
 			opts->verbose = true;

@@ -21,6 +21,7 @@ struct runway_options {
 	size_t excluded_path_count;
 	bool check_only;
 	bool no_read_hook;
+	bool allow_root_cgroup;  /* --allow-root-cgroup */
 	bool verbose;
 };
 

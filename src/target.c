@@ -346,8 +346,36 @@ static int resolve_cgroup(const struct runway_options *opts, struct target *t)
 	return 0;
 }
 
+/* The root cgroup holds every process of the node: our programs there would
+ * see every packet.  That is never what an empty --cgroup or a server started
+ * outside any cgroup of its own was meant to do, so it takes a flag. */
+static int refuse_root_cgroup(const struct runway_options *opts, const struct target *t)
+{
+	char mount[PATH_MAX];
+
+	if (opts->allow_root_cgroup || cgroup2_mount_point(mount, sizeof(mount)) ||
+	    strcmp(t->cgroup_dir, mount) != 0)
+		return 0;
+	if (opts->pid)
+		log_error("pid %d is in the root cgroup: watching it would run runway-bpfd's programs for "
+			  "every packet on the node; run the server in a cgroup of its own (a pod, or "
+			  "systemd-run --scope), or pass --allow-root-cgroup if you mean it",
+			  opts->pid);
+	else
+		log_error("--cgroup '%s' is the root cgroup %s%s: every packet on the node would run "
+			  "runway-bpfd's programs; give the pod's cgroup, or pass --allow-root-cgroup if you "
+			  "mean it",
+			  opts->cgroup_path, mount, opts->cgroup_path[0] ? "" : " (an unset variable?)");
+	return -1;
+}
+
 int target_resolve(const struct runway_options *opts, struct target *t)
 {
+	int err;
+
 	memset(t, 0, sizeof(*t));
-	return opts->pid ? resolve_pid(opts, t) : resolve_cgroup(opts, t);
+	err = opts->pid ? resolve_pid(opts, t) : resolve_cgroup(opts, t);
+	if (!err)
+		err = refuse_root_cgroup(opts, t);
+	return err;
 }
