@@ -59,6 +59,13 @@ void metrics_set_listen_ports(struct metrics_context *m, const unsigned short *p
 	pthread_mutex_unlock(&m->lock);
 }
 
+void metrics_set_listeners_unwatchable(struct metrics_context *m, const unsigned counts[UNWATCHABLE_REASON_COUNT])
+{
+	pthread_mutex_lock(&m->lock);
+	memcpy(m->listeners_unwatchable, counts, sizeof(m->listeners_unwatchable));
+	pthread_mutex_unlock(&m->lock);
+}
+
 void metrics_destroy(struct metrics_context *m)
 {
 	pthread_mutex_destroy(&m->lock);
@@ -404,6 +411,11 @@ static void render_self(struct metrics_context *m, struct text_buffer *b, const 
 	header(b, "runway_bpfd_requests_lost_total", "counter",
 	       "Requests answered but not in runway_requests_total: its series map was full.");
 	text_buffer_printf(b, "runway_bpfd_requests_lost_total %llu\n", (unsigned long long)c->status_series_full);
+	header(b, "runway_bpfd_listeners_unwatchable", "gauge",
+	       "Listening sockets of the target whose requests are not counted: unix sockets, and TCP sockets created in another cgroup.");
+	for (reason = 0; reason < UNWATCHABLE_REASON_COUNT; reason++)
+		text_buffer_printf(b, "runway_bpfd_listeners_unwatchable{reason=\"%s\"} %u\n",
+				   unwatchable_reason_names[reason], m->listeners_unwatchable[reason]);
 }
 
 /* The process_* metrics every Prometheus client library exports, so the
