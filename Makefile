@@ -13,7 +13,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(OUTPUT) \
-	  -DRUNWAY_VERSION='"$(VERSION)"'
+	  -DRUNWAY_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(OUTPUT) \
 	      -Wall -Werror -Wno-unused-function
 LDLIBS := -lbpf -lelf -lz -lmicrohttpd -lpthread
@@ -109,8 +109,8 @@ SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -f
 SANITIZE_TESTS ?= -k ExactCounts_uvloop -k Throughput_uvloop -k HostileClients -k test_listeners
 
 sanitize-test:
-	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/sanitize CFLAGS="$(SANITIZE_FLAGS)" unit-test
-	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/sanitize CFLAGS="$(SANITIZE_FLAGS)" all
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/sanitize EXTRA_CFLAGS="$(SANITIZE_FLAGS)" unit-test
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/sanitize EXTRA_CFLAGS="$(SANITIZE_FLAGS)" all
 	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(PYTHON) tests/integration/run.py --daemon $(OUTPUT)/sanitize/runway-bpfd $(SANITIZE_TESTS)
 
