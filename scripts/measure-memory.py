@@ -120,6 +120,21 @@ class MemoryCgroup:
                 "percpu": None, "slab": None,
                 "sock": int(self.read("memory.kmem.tcp.usage_in_bytes"))}
 
+    def set_limit(self, limit):
+        """A hard limit, as a manifest's resources.limits.memory sets it."""
+        name = "memory.max" if self.version == 2 else "memory.limit_in_bytes"
+        with open(os.path.join(self.path, name), "w") as f:
+            f.write(str(limit))
+
+    def oom_kills(self):
+        """Processes the kernel's OOM killer took in this cgroup."""
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        for line in self.read(name).splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+        return 0
+
     def procs_file(self):
         return os.path.join(self.path, "cgroup.procs")
 

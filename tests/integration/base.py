@@ -69,11 +69,13 @@ class RunwayCase(unittest.TestCase):
         app.start()
         return app
 
-    def start_daemon(self, app=None, args=None, name=None):
-        """The daemon on `app` (--pid) unless args say otherwise."""
+    def start_daemon(self, app=None, args=None, name=None, binary=None):
+        """The daemon on `app` (--pid) unless args say otherwise; `binary`
+        runs something else that execs the daemon (with args, then
+        --listen)."""
         if args is None:
             args = ["--pid", str(app.pid)]
-        d = fixtures.Daemon(CONFIG.daemon, args, self.logdir,
+        d = fixtures.Daemon(binary or CONFIG.daemon, args, self.logdir,
                             name=name or "daemon-%d" % len(self.log_paths))
         self.log_paths.append(d.log_path)
         self.addCleanup(self.stop_daemon_cleanly, d)
