@@ -93,12 +93,14 @@ FUZZ_FLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Iinclude \
 	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 $(FUZZ_DIR)/fuzz_framing: tests/fuzz/fuzz_framing.c include/http_framing.h
-	$(Q)mkdir -p $(FUZZ_DIR)/corpus
+	$(Q)mkdir -p $(FUZZ_DIR)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) $< -o $@
 
 fuzz: $(FUZZ_DIR)/fuzz_framing
-	$(Q)$< -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	$(Q)mkdir -p $(FUZZ_DIR)/corpus
+	@# A small quarantine: every segment is a heap buffer of its own.
+	$(Q)ASAN_OPTIONS=$${ASAN_OPTIONS:-quarantine_size_mb=16} $< -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus tests/fuzz/corpus
 
 # The daemon and the unit tests built with AddressSanitizer and UBSan into
