@@ -21,7 +21,8 @@
 
 /* A pod's servers may open listeners after we start (a --pid target's ports
  * were fixed at start), and any target may open one we cannot watch. */
-static void refresh_listeners(struct metrics_context *m, const struct target *t, struct listener_audit *audit)
+static void refresh_listeners(struct metrics_context *m, struct probes *p, const struct target *t,
+			      struct listener_audit *audit)
 {
 	unsigned short ports[TARGET_MAX_PORTS];
 	size_t count;
@@ -30,6 +31,9 @@ static void refresh_listeners(struct metrics_context *m, const struct target *t,
 	if (t->all_ports) {
 		count = listening_ports_of_cgroup(t->cgroup_dir, ports, TARGET_MAX_PORTS, &netns_pid);
 		metrics_set_listen_ports(m, ports, count);
+		/* The programs learn a new listener from its first SYN; this
+		 * catches one whose connections were all made before we started. */
+		probes_add_ports(p, TARGET_SLOT, ports, count);
 	}
 	listener_audit_run(audit, t);
 	metrics_set_listeners_unwatchable(m, audit->counts);
@@ -37,6 +41,7 @@ static void refresh_listeners(struct metrics_context *m, const struct target *t,
 
 static int run_check(void)
 {
+	const struct probes_config check_config = { .max_targets = 1, .target_level_min = 1, .target_level_max = 1 };
 	struct kernel_features features;
 	struct probes probes;
 	const char *blocker;
@@ -50,7 +55,7 @@ static int run_check(void)
 		return EXIT_USAGE;
 	}
 	/* The real test: our own programs through this kernel's verifier. */
-	err = probes_load_shared(&probes, &features);
+	err = probes_load(&probes, &features, &check_config);
 	probes_destroy(&probes);
 	if (err) {
 		printf("result: cannot run: our BPF programs do not load here (see the error above)\n");
@@ -74,6 +79,7 @@ int main(int argc, char **argv)
 {
 	struct http_endpoint endpoint = { .listen_fd = -1 };
 	struct probes probes = { 0 };
+	struct probes_config config;
 	struct kernel_features features;
 	struct runway_options opts;
 	struct metrics_context metrics;
@@ -83,7 +89,7 @@ int main(int argc, char **argv)
 	struct target target;
 	const char *blocker;
 	sigset_t signals;
-	int err, exit_code = EXIT_RUNTIME;
+	int err, level, exit_code = EXIT_RUNTIME;
 	unsigned ticks = 0;
 
 	err = options_parse(&opts, argc, argv);
@@ -120,9 +126,18 @@ int main(int argc, char **argv)
 	 * seconds a load takes, /-/ready only once they are attached. */
 	if (http_endpoint_start(&endpoint))
 		goto cleanup;
-	if (probes_load_shared(&probes, &features))
+	level = cgroup_level(target.cgroup_dir);
+	config = (struct probes_config){
+		.max_targets = 1,
+		.target_level_min = level > 0 ? level : 0,
+		.target_level_max = level > 0 ? level : 0,
+		.learn_ports = target.all_ports,
+		.excluded_paths = opts.excluded_paths,
+		.excluded_path_count = opts.excluded_path_count,
+	};
+	if (probes_load(&probes, &features, &config))
 		goto cleanup;
-	if (probes_attach_target(&probes, TARGET_SLOT, &target, &opts))
+	if (probes_add_target(&probes, TARGET_SLOT, target.cgroup_dir, target.ports, target.port_count))
 		goto cleanup;
 	if (metrics_init(&metrics, &probes, TARGET_SLOT, &target, kernel_features_hooks(&features))) {
 		log_error("cannot set up the metrics: %s", strerror(errno));
@@ -135,7 +150,7 @@ int main(int argc, char **argv)
 		log_info("cannot open the network namespace of pid %d: accept-queue metrics are not exported", target.netns_pid);
 	if (!target.all_ports)
 		metrics_set_listen_ports(&metrics, target.ports, target.port_count);
-	refresh_listeners(&metrics, &target, &audit);
+	refresh_listeners(&metrics, &probes, &target, &audit);
 	http_endpoint_set_ready(&endpoint, &metrics);
 	log_info("watching cgroup %s, serving http://%s:%u/metrics", target.cgroup_dir, opts.listen_host,
 		 opts.listen_port);
@@ -153,7 +168,7 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 		if (++ticks % LISTEN_PORT_REFRESH_S == 0)
-			refresh_listeners(&metrics, &target, &audit);
+			refresh_listeners(&metrics, &probes, &target, &audit);
 	}
 	exit_code = EXIT_SUCCESS;
 cleanup:
@@ -162,7 +177,7 @@ cleanup:
 		metrics_destroy(&metrics);
 	netns_close(&netns);
 	listener_audit_close(&audit);
-	if (probes.shared)
+	if (probes.skel)
 		probes_destroy(&probes);
 	return exit_code;
 }

@@ -71,13 +71,19 @@ class Uvicorn:
     pinned to CPU 0.  `pid` is uvicorn's own pid (the wrapper shell execs)."""
 
     def __init__(self, logdir, stack="uvloop", host="127.0.0.1", backlog=None,
-                 workers=None, cpu=0, name="uvicorn", cgroup=None, port=None,
+                 workers=None, cpu=0, name="uvicorn", cgroup=None, subdir=None, port=None,
                  uds=None, socket_cgroup=None):
-        """cgroup: an env.Cgroup to run in (kept at stop) instead of a new one;
-        port: a fixed port (a restart on the same one); uds: serve on this unix
-        socket path instead of TCP; socket_cgroup: an env.Cgroup in which a
-        helper creates the listening socket and hands it over (uvicorn --fd),
-        as socket activation does."""
+        """cgroup: an env.Cgroup to run in (the test owns it) instead of a
+        fresh one; subdir: run in a child cgroup of it, as a container runs
+        under its pod's cgroup; port: a fixed port (a restart on the same
+        one); uds: serve on this unix socket path instead of TCP;
+        socket_cgroup: an env.Cgroup in which a helper creates the listening
+        socket and hands it over (uvicorn --fd), as socket activation does."""
+        self.own_cgroup = cgroup is None
+        self.cgroup = cgroup
+        self.subdir = subdir
+        self.uds = uds
+        self.socket_cgroup = socket_cgroup
         self.stack = stack
         self.host = host
         self.backlog = backlog
@@ -86,10 +92,6 @@ class Uvicorn:
         self.log_path = os.path.join(logdir, name + ".log")
         self.port = port
         self.proc = None
-        self.cgroup = cgroup
-        self.own_cgroup = cgroup is None
-        self.uds = uds
-        self.socket_cgroup = socket_cgroup
 
     @property
     def pid(self):
@@ -119,9 +121,9 @@ class Uvicorn:
             # cgroup and becomes uvicorn: the socket stays socket_cgroup's.
             server = "%s -c %s %s %s %d %s" % (
                 PYTHON, shlex.quote(HAND_OVER_SOCKET), shlex.quote(self.socket_cgroup.path),
-                shlex.quote(self.cgroup.path), self.port, server)
+                shlex.quote(self.cgroup_dir()), self.port, server)
         return ("echo $$ > %s && exec %s%s" %
-                (shlex.quote(os.path.join(self.cgroup.path, "cgroup.procs")), pin, server))
+                (shlex.quote(os.path.join(self.cgroup_dir(), "cgroup.procs")), pin, server))
 
     def get(self, path, timeout=2.0):
         """(status, body) of one GET, over TCP or the unix socket."""
@@ -139,9 +141,15 @@ class Uvicorn:
                 data += chunk
         return int(data.split(b" ", 2)[1]), data.partition(b"\r\n\r\n")[2]
 
+    def cgroup_dir(self):
+        """The cgroup uvicorn's processes are in."""
+        return os.path.join(self.cgroup.path, self.subdir) if self.subdir else self.cgroup.path
+
     def start(self, timeout=30.0):
         if self.cgroup is None:
             self.cgroup = env.Cgroup()
+        if self.subdir:
+            os.makedirs(self.cgroup_dir(), exist_ok=True)
         _track(self, True)
         if self.port is None and not self.uds:
             self.port = env.free_port(self.host)
@@ -185,7 +193,9 @@ class Uvicorn:
                 pass
             except ProcessLookupError:
                 pass
-        if self.cgroup is not None and self.own_cgroup:
+        if self.subdir and self.cgroup is not None:
+            env.Cgroup.at(self.cgroup_dir()).remove()
+        if self.own_cgroup and self.cgroup is not None:
             self.cgroup.remove()  # SIGKILLs whatever is left in it
         if self.proc is not None:
             try:
