@@ -293,10 +293,22 @@ def main():
           (base / MIB, per_cpu / 1024, cpus, (peak or steady["total"]) / MIB))
     for n in (2, 8, 32, 64, 192):
         print("  N = %3d: %6.1f MiB" % (n, (base + per_cpu * n) / MIB))
-    if any(m["type"] in PERCPU_MAP_TYPES and m["flags"] & BPF_F_NO_PREALLOC for m in maps):
+    lazy = [m for m in maps if m["type"] in PERCPU_MAP_TYPES and m["flags"] & BPF_F_NO_PREALLOC]
+    if lazy:
+        # kernel/bpf/memalloc.c: each CPU that inserts keeps up to 96 spare
+        # elements (kmalloc-96 for a hash element of an 8-byte key) and up
+        # to 3 spare per-CPU values of value_size x N.
+        linear = len(lazy) * 96 * 96
+        square = sum(3 * ((m["value_size"] + 7) // 8 * 8) for m in lazy)
         print()
-        print("Per-CPU hashes without preallocation grow with their entries: the per-CPU")
-        print("figure is their size when full, an upper bound.")
+        print("Per-CPU hashes without preallocation (%s) grow with their entries: the per-CPU"
+              % ", ".join(m["name"] for m in lazy))
+        print("figure above is their size when full.  The kernel's allocation caches behind")
+        print("them add up to %.1f KiB x N + %.2f KiB x N^2 (from kernel/bpf/memalloc.c, not"
+              % (linear / 1024, square / 1024))
+        print("measured; at most %.0f KiB at N = %d):" % ((linear * cpus + square * cpus * cpus) / 1024, cpus))
+        for n in (2, 8, 32, 64, 192):
+            print("  N = %3d: %6.1f MiB at most" % (n, (base + per_cpu * n + linear * n + square * n * n) / MIB))
 
 
 if __name__ == "__main__":
