@@ -99,6 +99,11 @@ int main(int argc, char **argv)
 	listener_audit_init(&audit);
 	if (opts.check_only)
 		return run_check();
+	/* Until the kernel side matches them, say so rather than take the
+	 * flag in silence. */
+	if (opts.route_group_count)
+		log_info("--route-group: %zu group(s) parsed, but this build does not export per-route metrics yet",
+			 opts.route_group_count);
 
 	/* Everything the user can get wrong is checked before anything is
 	 * attached: a bad run leaves nothing behind. */
