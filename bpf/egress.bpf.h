@@ -67,7 +67,7 @@ static __always_inline void response_complete(struct egress_scan *scan)
 		scan->untrack = UNTRACK_UPGRADED + 1;
 }
 
-static __always_inline long egress_step(struct egress_scan *scan)
+static __always_inline long egress_step(struct egress_scan *scan, const int kind)
 {
 	struct conn_state *cs = scan->cs;
 	int event, result;
@@ -79,7 +79,7 @@ static __always_inline long egress_step(struct egress_scan *scan)
 		return 1;
 	if (result == SCAN_EVENT)
 		return 0;
-	result = scan_step(scan->skb, &cs->response, &cs->out, scan->window, &event);
+	result = scan_step(scan->skb, &cs->response, &cs->out, scan->window, &event, kind);
 	if (result == SCAN_DONE)
 		return 1;
 	if (result == SCAN_MORE)
@@ -106,10 +106,16 @@ static __always_inline long egress_step(struct egress_scan *scan)
 	}
 }
 
-static long egress_step_cb(__u32 i, void *ctx)
+static __noinline long egress_step_open_coded(__u32 i, void *ctx)
 {
 	(void)i;
-	return egress_step(ctx);
+	return egress_step(ctx, LOOP_OPEN_CODED);
+}
+
+static __noinline long egress_step_helper(__u32 i, void *ctx)
+{
+	(void)i;
+	return egress_step(ctx, LOOP_HELPER);
 }
 
 /* "HTTP/1.x NNN" at a packet offset: the status, else 0. */
@@ -154,7 +160,8 @@ static __always_inline void response_bytes_sent(struct egress_scan *scan, const 
 	scan_begin(&cs->out, from, seg->payload_offset + seg->payload_length, seg->seq - seg->payload_offset);
 	scan->untrack = 0;
 	/* Every step takes a byte or more, or installs the next head. */
-	run_loop(kind, 2 * seg->payload_length + 2, egress_step_cb, scan);
+	run_loop(kind, 2 * seg->payload_length + 2,
+		 kind == LOOP_OPEN_CODED ? egress_step_open_coded : egress_step_helper, scan);
 	scan_window_release(scratch);
 	if (scan->untrack)
 		connection_untrack(cs, scan->sk, scan->untrack - 1, scan->now);

@@ -80,7 +80,7 @@ static __always_inline void request_line_seen(struct ingress_scan *scan, const i
 						scan->now, 0);
 }
 
-static __always_inline long ingress_step(struct ingress_scan *scan, const int pending)
+static __always_inline long ingress_step(struct ingress_scan *scan, const int pending, const int kind)
 {
 	struct conn_state *cs = scan->cs;
 	struct http_parser *p = &cs->request;
@@ -96,7 +96,7 @@ static __always_inline long ingress_step(struct ingress_scan *scan, const int pe
 		cs->parsing.arrival_ns = scan->now;
 		cs->early_read_ns = 0;
 	}
-	result = scan_step(scan->skb, p, &cs->in, scan->window, &event);
+	result = scan_step(scan->skb, p, &cs->in, scan->window, &event, kind);
 	if (result == SCAN_DONE)
 		return 1;
 	if (result == SCAN_MORE)
@@ -116,17 +116,17 @@ static __always_inline long ingress_step(struct ingress_scan *scan, const int pe
 	}
 }
 
-static long ingress_step_socket(__u32 i, void *ctx)
-{
-	(void)i;
-	return ingress_step(ctx, 0);
-}
-
-static long ingress_step_pending(__u32 i, void *ctx)
-{
-	(void)i;
-	return ingress_step(ctx, 1);
-}
+/* The loop bodies, one per way of looping and kind of connection. */
+#define INGRESS_STEP(name, pending, kind)                                      \
+	static __noinline long name(__u32 i, void *ctx)                        \
+	{                                                                      \
+		(void)i;                                                       \
+		return ingress_step(ctx, pending, kind);                       \
+	}
+INGRESS_STEP(ingress_step_socket_open_coded, 0, LOOP_OPEN_CODED)
+INGRESS_STEP(ingress_step_socket_helper, 0, LOOP_HELPER)
+INGRESS_STEP(ingress_step_pending_open_coded, 1, LOOP_OPEN_CODED)
+INGRESS_STEP(ingress_step_pending_helper, 1, LOOP_HELPER)
 
 /* Looking for a request line at the start of a packet, after framing was
  * lost: one that starts with a method and a space. */
@@ -189,7 +189,10 @@ static __always_inline void request_bytes_arrived(struct ingress_scan *scan, con
 	scan_begin(&cs->in, from, seg->payload_offset + seg->payload_length, seg->seq - seg->payload_offset);
 	scan->untrack = 0;
 	/* Every step takes a byte or more. */
-	run_loop(kind, seg->payload_length + 1, pending ? ingress_step_pending : ingress_step_socket, scan);
+	run_loop(kind, seg->payload_length + 1,
+		 kind == LOOP_OPEN_CODED ? (pending ? ingress_step_pending_open_coded : ingress_step_socket_open_coded) :
+					   (pending ? ingress_step_pending_helper : ingress_step_socket_helper),
+		 scan);
 	scan_window_release(scratch);
 	if (!pending && scan->untrack == ENQUEUE_CLOSED_MEANWHILE)
 		closed_meanwhile(cs, scan->sk, scan->now);

@@ -8,11 +8,14 @@
  *
  * The framing steps are global BPF functions: the verifier checks each once,
  * on its own, instead of once per place the loop reaches it, and calling
- * them is a direct call.
+ * one is a direct call.  With open-coded iterators a turn of the packet loop
+ * takes as many word steps as apply, then the byte step that produces the
+ * next event: a typical request or response head takes two or three turns.
  */
 #ifndef RUNWAY_SCAN_BPF_H
 #define RUNWAY_SCAN_BPF_H
 
+#include "loops.bpf.h"
 #include "maps.bpf.h"
 
 /* Bytes copied out of the packet at a time. */
@@ -23,6 +26,8 @@
  * those reads inside the buffer. */
 struct scan_window {
 	__u8 bytes[SCAN_WINDOW + HTTP_WORD_STEP_BYTES];
+	__u32 taken; /* framing_step_chained()'s running count */
+	__u32 pad;
 };
 
 /* The windows live in a per-CPU map: the stack (512 bytes with every call
@@ -67,23 +72,67 @@ static __always_inline void scan_window_release(struct scan_scratch *scratch)
 		scratch->depth--;
 }
 
-/* What the word step may read: HTTP_WORD_STEP_BYTES from the window. */
-struct word_input {
-	__u8 bytes[HTTP_WORD_STEP_BYTES];
-};
+__noinline int http_routes_in_word_bpf(struct http_parser *p, __u64 words_hash, __u64 w, __u32 n)
+{
+	if (p)
+		http_routes_in_word(p, &route_table, words_hash, w, n);
+	return 0;
+}
 
+__noinline int http_routes_at_length_bpf(struct http_parser *p, __u64 hash)
+{
+	if (p)
+		http_routes_at_length(p, &route_table, hash);
+	return 0;
+}
+
+/* Word steps chained in one call (open-coded loops). */
+#define SCAN_WORD_STEPS 16
+
+/*
+ * Word steps from window byte `at` (of `length`) while they apply; returns
+ * the bytes they took.  The running count is kept in the window's memory:
+ * the verifier then sees the same state at every turn of the iterator and
+ * checks the loop once (a counted loop would be checked turn by turn, each
+ * with its own precise count: too many states).
+ */
+__noinline int framing_words_chained(struct http_parser *p, struct scan_window *window, __u32 at, __u32 length)
+{
+	struct bpf_iter_num it;
+	int *i;
+
+	if (!p || !window)
+		return 0;
+	window->taken = 0;
+	bpf_iter_num_new(&it, 0, SCAN_WORD_STEPS);
+	while ((i = bpf_iter_num_next(&it))) {
+		__u32 pos = at + window->taken, step;
+
+		if (pos >= length || pos >= SCAN_WINDOW)
+			break;
+		step = http_word_step(p, &route_table, &window->bytes[pos], length - pos);
+		if (!step)
+			break;
+		window->taken += step;
+	}
+	bpf_iter_num_destroy(&it);
+	return window->taken;
+}
+
+/* The same without iterators: one word step. */
+__noinline int framing_word_single(struct http_parser *p, const struct scan_window *window, __u32 at, __u32 length)
+{
+	if (!p || !window || at >= length || at >= SCAN_WINDOW)
+		return 0;
+	return http_word_step(p, &route_table, &window->bytes[at], length - at);
+}
+
+/* The byte step: where events come from. */
 __noinline int framing_byte(struct http_parser *p, __u32 c)
 {
 	if (!p)
 		return HTTP_EV_ERROR;
 	return http_step(p, &route_table, (__u8)c);
-}
-
-__noinline int framing_word(struct http_parser *p, const struct word_input *in, __u32 available)
-{
-	if (!p || !in)
-		return 0;
-	return http_word_step(p, &route_table, in->bytes, available);
 }
 
 /* Result of scan_step(). */
@@ -96,7 +145,7 @@ __noinline int framing_word(struct http_parser *p, const struct word_input *in, 
  * parser is ready for it (a new message begun).
  */
 static __always_inline int scan_step(struct __sk_buff *skb, struct http_parser *p, struct scan_position *pos,
-				     struct scan_window *window, int *event)
+				     struct scan_window *window, int *event, const int kind)
 {
 	__u32 offset = pos->offset, end = pos->end, at, length, taken;
 	__u64 skipped;
@@ -123,12 +172,17 @@ static __always_inline int scan_step(struct __sk_buff *skb, struct http_parser *
 		pos->window_length = length;
 	}
 	at = offset - pos->window_start;
-	taken = 0;
-	if (at < SCAN_WINDOW)
-		taken = framing_word(p, (const struct word_input *)&window->bytes[at], pos->window_length - at);
+	if (kind == LOOP_OPEN_CODED)
+		taken = framing_words_chained(p, window, at, pos->window_length);
+	else
+		taken = framing_word_single(p, window, at, pos->window_length);
 	if (taken) {
-		pos->offset = offset + taken;
-		return SCAN_MORE;
+		offset += taken;
+		at += taken;
+		pos->offset = offset;
+		/* Without iterators, one step per turn of the packet loop. */
+		if (kind != LOOP_OPEN_CODED || at >= pos->window_length)
+			return SCAN_MORE;
 	}
 	if (at >= SCAN_WINDOW)
 		return SCAN_DONE;

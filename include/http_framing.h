@@ -266,6 +266,42 @@ static inline void http_routes_at_length(struct http_parser *p, const struct htt
 	}
 }
 
+/* The route prefixes ending within the n bytes of word w, which follows the
+ * path's full words (their hash: words_hash), by length. */
+static inline void http_routes_in_word(struct http_parser *p, const struct http_route_table *routes,
+				       __u64 words_hash, __u64 w, __u32 n)
+{
+	__u32 i;
+
+	for (i = 0; i < HTTP_ROUTE_GROUPS_MAX; i++) {
+		__u32 k = p->route_cursor & (HTTP_ROUTE_GROUPS_MAX - 1), taken;
+
+		if (p->route_cursor >= routes->count)
+			break;
+		taken = routes->by_length[k].length - p->path_length;
+		if (routes->by_length[k].length <= p->path_length || taken > n)
+			break;
+		if (routes->by_length[k].hash ==
+			    http_path_hash_final(taken == 8 ? http_hash_mix(words_hash, w) : words_hash,
+						 http_low_bytes(w, taken), routes->by_length[k].length) &&
+		    (p->route == 0 || routes->by_length[k].group + 1 < p->route))
+			p->route = routes->by_length[k].group + 1;
+		p->route_cursor = k + 1;
+	}
+}
+
+/* In BPF the route checks are global functions (bpf/scan.bpf.h): the
+ * verifier checks their loops once, not inside every loop that frames. */
+#ifdef __bpf__
+int http_routes_in_word_bpf(struct http_parser *p, __u64 words_hash, __u64 w, __u32 n);
+int http_routes_at_length_bpf(struct http_parser *p, __u64 hash);
+#define HTTP_ROUTES_IN_WORD(p, routes, words_hash, w, n) http_routes_in_word_bpf(p, words_hash, w, n)
+#define HTTP_ROUTES_AT_LENGTH(p, routes, hash) http_routes_at_length_bpf(p, hash)
+#else
+#define HTTP_ROUTES_IN_WORD(p, routes, words_hash, w, n) http_routes_in_word(p, routes, words_hash, w, n)
+#define HTTP_ROUTES_AT_LENGTH(p, routes, hash) http_routes_at_length(p, routes, hash)
+#endif
+
 static inline void http_path_byte(struct http_parser *p, const struct http_route_table *routes, __u8 c)
 {
 	__u32 length = p->path_length;
@@ -278,8 +314,7 @@ static inline void http_path_byte(struct http_parser *p, const struct http_route
 		p->path_partial = 0;
 	}
 	if (routes && routes->count)
-		http_routes_at_length(p, routes,
-				      http_path_hash_final(p->path_hash, p->path_partial, length));
+		HTTP_ROUTES_AT_LENGTH(p, routes, http_path_hash_final(p->path_hash, p->path_partial, length));
 }
 
 #ifndef __bpf__
@@ -701,8 +736,9 @@ static inline int http_step(struct http_parser *p, const struct http_route_table
  * that do (an LF, the end of a path) are left to http_step().
  * ------------------------------------------------------------------- */
 
-/* Bytes a word step may look at: up to four words of a line. */
-#define HTTP_WORD_STEP_WORDS 4
+/* A word step looks at most this many bytes from where it starts (eight
+ * words of a line), and only at bytes `available` says are there. */
+#define HTTP_WORD_STEP_WORDS 8
 #define HTTP_WORD_STEP_BYTES (8 * HTTP_WORD_STEP_WORDS)
 
 /* In these states every byte before the next LF leaves the parser as it is. */
@@ -719,7 +755,12 @@ static inline __u32 http_header_start_word(struct http_parser *p, const __u8 *b)
 	__u64 w0, w1;
 	__u8 first = b[0] | 0x20;
 
-	if (b[0] == '\r' || b[0] == '\n')
+	if (b[0] == '\r') {
+		/* The empty line's CR; its LF, which ends the head, is stepped. */
+		p->state = HTTP_HEAD_END_LF;
+		return 1;
+	}
+	if (b[0] == '\n')
 		return 0;
 	if (first != 'c' && first != 't') {
 		/* The first byte already rules out both names. */
@@ -808,29 +849,13 @@ static inline __u32 http_path_word(struct http_parser *p, const struct http_rout
 	__u64 w = http_load_word(b);
 	__u64 ends = http_bytes_equal(w, ' ') | http_bytes_equal(w, '?') | http_bytes_equal(w, '#') |
 		     http_bytes_equal(w, '\r') | http_bytes_equal(w, '\n');
-	__u32 n = ends ? http_first_flagged(ends) : 8, i;
+	__u32 n = ends ? http_first_flagged(ends) : 8;
 	__u64 words_hash = p->path_hash;
 
 	if (n == 0 || (p->path_length & 7))
 		return 0;
-	/* Route prefixes ending within these n bytes, by length. */
-	if (routes) {
-		for (i = 0; i < HTTP_ROUTE_GROUPS_MAX; i++) {
-			__u32 k = p->route_cursor & (HTTP_ROUTE_GROUPS_MAX - 1), taken;
-
-			if (p->route_cursor >= routes->count)
-				break;
-			taken = routes->by_length[k].length - p->path_length;
-			if (routes->by_length[k].length <= p->path_length || taken > n)
-				break;
-			if (routes->by_length[k].hash ==
-				    http_path_hash_final(taken == 8 ? http_hash_mix(words_hash, w) : words_hash,
-							 http_low_bytes(w, taken), routes->by_length[k].length) &&
-			    (p->route == 0 || routes->by_length[k].group + 1 < p->route))
-				p->route = routes->by_length[k].group + 1;
-			p->route_cursor = k + 1;
-		}
-	}
+	if (routes && routes->count)
+		HTTP_ROUTES_IN_WORD(p, routes, words_hash, w, n);
 	if (n == 8)
 		p->path_hash = http_hash_mix(words_hash, w);
 	else
@@ -839,12 +864,27 @@ static inline __u32 http_path_word(struct http_parser *p, const struct http_rout
 	return n;
 }
 
-/* The words before the next LF (none of them changes the state), and in
- * the head, the LF itself: it makes the same transition whatever came
- * before it on the line. */
+/* The LF that ends a line being skipped: in the head it makes the same
+ * transition whatever came before it on the line, so it is taken too; a
+ * chunk-size line's LF decides on the size and is left to the byte step. */
+static inline __u32 http_skipped_to_lf(struct http_parser *p, __u32 before_lf)
+{
+	if (p->state == HTTP_TRAILER_SKIP) {
+		p->state = HTTP_TRAILER_START;
+		return before_lf + 1;
+	}
+	if (p->state != HTTP_CHUNK_EXTENSION) {
+		p->state = HTTP_HEADER_START;
+		return before_lf + 1;
+	}
+	return before_lf;
+}
+
+/* The bytes before the next LF (none of them changes the state), a word at
+ * a time, then the last few of `available` one by one. */
 static inline __u32 http_skip_words(struct http_parser *p, const __u8 *b, __u32 available)
 {
-	__u32 k, taken = 0;
+	__u32 k, i, taken = 0;
 
 	for (k = 0; k < HTTP_WORD_STEP_WORDS; k++) {
 		__u64 lf;
@@ -852,23 +892,21 @@ static inline __u32 http_skip_words(struct http_parser *p, const __u8 *b, __u32 
 		if (available < taken + 8)
 			break;
 		lf = http_bytes_equal(http_load_word(b + taken), '\n');
-		if (!lf) {
-			taken += 8;
-			continue;
-		}
-		taken += http_first_flagged(lf);
-		if (p->state == HTTP_TRAILER_SKIP) {
-			p->state = HTTP_TRAILER_START;
-			return taken + 1;
-		}
-		if (p->state != HTTP_CHUNK_EXTENSION) {
-			p->state = HTTP_HEADER_START;
-			return taken + 1;
-		}
-		/* A chunk-size line's LF decides on the size: stepped. */
-		return taken;
+		if (lf)
+			return http_skipped_to_lf(p, taken + http_first_flagged(lf));
+		taken += 8;
 	}
-	return taken;
+	if (k == HTTP_WORD_STEP_WORDS)
+		return taken;
+	/* Fewer than 8 bytes left: taken is at most 56 here, so these reads
+	 * stay within HTTP_WORD_STEP_BYTES of b. */
+	for (i = 0; i < 7; i++) {
+		if (taken + i >= available)
+			return taken + i;
+		if (b[taken + i] == '\n')
+			return http_skipped_to_lf(p, taken + i);
+	}
+	return taken + i;
 }
 
 /* Content-Length digits (and the spaces or CR around them) up to the LF,
@@ -946,6 +984,8 @@ static inline __u32 http_word_step(struct http_parser *p, const struct http_rout
 		break;
 	case HTTP_HEADER_START:
 		if (available >= TRANSFER_ENCODING_NAME_LEN + 1)
+			taken = http_header_start_word(p, b);
+		else if (b[0] == '\r' && available >= 2)
 			taken = http_header_start_word(p, b);
 		break;
 	case HTTP_HEADER_CONTENT_LENGTH:

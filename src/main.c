@@ -39,7 +39,7 @@ static void refresh_listeners(struct metrics_context *m, struct probes *p, const
 	metrics_set_listeners_unwatchable(m, audit->counts);
 }
 
-static int run_check(void)
+static int run_check(const struct runway_options *opts)
 {
 	const struct probes_config check_config = { .max_targets = 1, .target_level_min = 1, .target_level_max = 1 };
 	struct kernel_features features;
@@ -48,6 +48,10 @@ static int run_check(void)
 	int err;
 
 	kernel_features_probe(&features);
+	if (opts->no_read_hook)
+		kernel_features_drop_read_hooks(&features);
+	if (kernel_features_choose_loops(&features, opts->loops))
+		return EXIT_USAGE;
 	kernel_features_report(&features, stdout);
 	blocker = kernel_features_blocker(&features);
 	if (blocker) {
@@ -100,7 +104,7 @@ int main(int argc, char **argv)
 	log_set_verbose(opts.verbose);
 	listener_audit_init(&audit);
 	if (opts.check_only)
-		return run_check();
+		return run_check(&opts);
 
 	/* Everything the user can get wrong is checked before anything is
 	 * attached: a bad run leaves nothing behind. */

@@ -157,6 +157,14 @@ int probes_load(struct probes *p, const struct kernel_features *f, const struct 
 	bpf_program__set_autoload(skel->progs.runway_egress_loop, !f->open_coded_loops);
 	bpf_program__set_autoload(skel->progs.runway_tcp_read, f->tcp_read_hook);
 	bpf_program__set_autoload(skel->progs.runway_recv, !f->tcp_read_hook && f->recv_hook);
+	/* RUNWAY_VERIFIER_STATS=1 with -v: each program's verifier statistics
+	 * (instructions processed, states), for tuning the programs. */
+	if (getenv("RUNWAY_VERIFIER_STATS")) {
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, skel->obj)
+			bpf_program__set_log_level(prog, 4);
+	}
 	err = size_maps(skel, c->max_targets);
 	if (err) {
 		log_error("sizing the BPF maps failed: %s", strerror(-err));
