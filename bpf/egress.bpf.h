@@ -47,7 +47,7 @@ static __always_inline int response_ready(struct egress_scan *scan)
 	head_advance(cs, scan->sk, egress_copied_seq(scan->sk), scan->now);
 	phase = cs->phase;
 	if (phase == PHASE_PROMOTING)
-		/* Another CPU is installing the head: look again. */
+		/* Another CPU is installing the head: look again (egress_step). */
 		return SCAN_EVENT;
 	if ((phase != PHASE_QUEUED && phase != PHASE_IN_FLIGHT) ||
 	    cs->response_generation == cs->head_generation)
@@ -55,7 +55,7 @@ static __always_inline int response_ready(struct egress_scan *scan)
 		return SCAN_DONE;
 	http_response_begin(p, cs->head.method == HTTP_HEAD);
 	cs->response_generation = cs->head_generation;
-	return SCAN_MORE;
+	return SCAN_EVENT; /* a response begins here */
 }
 
 static __always_inline void response_complete(struct egress_scan *scan)
@@ -77,8 +77,18 @@ static __always_inline long egress_step(struct egress_scan *scan, const int kind
 	result = response_ready(scan);
 	if (result == SCAN_DONE)
 		return 1;
-	if (result == SCAN_EVENT)
-		return 0;
+	if (result == SCAN_EVENT) {
+		if (cs->phase == PHASE_PROMOTING)
+			return 0; /* look again */
+		/* Most responses: the whole head at once. */
+		event = scan_head_fast(scan->skb, &cs->response, &cs->out, scan->window, kind);
+		if (event == HTTP_EV_COMPLETE) {
+			response_complete(scan);
+			return scan->untrack ? 1 : 0;
+		}
+		if (event >= 0)
+			return 0;
+	}
 	result = scan_step(scan->skb, &cs->response, &cs->out, scan->window, &event, kind);
 	if (result == SCAN_DONE)
 		return 1;

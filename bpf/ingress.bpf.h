@@ -95,6 +95,16 @@ static __always_inline long ingress_step(struct ingress_scan *scan, const int pe
 		cs->parsing.start_seq = cs->in.seq + cs->in.offset;
 		cs->parsing.arrival_ns = scan->now;
 		cs->early_read_ns = 0;
+		/* Most requests: the whole head at once. */
+		event = scan_head_fast(scan->skb, p, &cs->in, scan->window, kind);
+		if (event >= 0) {
+			if (scan->window->fast.line_seen) {
+				request_line_seen(scan, pending);
+				if (scan->untrack || (cs->flags & CONN_UNTRACKED))
+					return 1;
+			}
+			return 0;
+		}
 	}
 	result = scan_step(scan->skb, p, &cs->in, scan->window, &event, kind);
 	if (result == SCAN_DONE)

@@ -26,8 +26,9 @@
  * those reads inside the buffer. */
 struct scan_window {
 	__u8 bytes[SCAN_WINDOW + HTTP_WORD_STEP_BYTES];
-	__u32 taken; /* framing_step_chained()'s running count */
-	__u32 pad;
+	__u32 taken; /* framing_words_chained()'s running count, framing_head_fast()'s result */
+	__u32 length; /* framing_head_fast(): bytes in the window */
+	struct http_fast_head fast;
 };
 
 /* The windows live in a per-CPU map: the stack (512 bytes with every call
@@ -133,6 +134,96 @@ __noinline int framing_byte(struct http_parser *p, __u32 c)
 	if (!p)
 		return HTTP_EV_ERROR;
 	return http_step(p, &route_table, (__u8)c);
+}
+
+__noinline int http_fast_line_end_bpf(struct http_fast_head *f, const struct scan_window *window, __u32 available,
+				      __u32 lf)
+{
+	if (f && window && lf < SCAN_WINDOW)
+		http_fast_line_end(f, window->bytes, available, lf);
+	return 0;
+}
+
+/* The fast path over a whole head at the window's start (the caller loads
+ * the window at the message's start): the event of the head's last byte, its
+ * length in window->taken, and window->fast.line_seen whether a request line
+ * ended in it; -1 if the fast path does not apply (nothing changed). */
+static __always_inline int framing_head_fast_finish(struct http_parser *p, struct scan_window *window)
+{
+	return http_fast_head_end(&window->fast, p, &window->taken);
+}
+
+__noinline int framing_head_fast_open_coded(struct http_parser *p, struct scan_window *window, __u32 length)
+{
+	struct bpf_iter_num it;
+	int *i;
+
+	if (!p || !window || length > SCAN_WINDOW)
+		return -1;
+	if (http_fast_head_begin(&window->fast, p, &route_table, window->bytes, length))
+		return -1;
+	bpf_iter_num_new(&it, 0, HTTP_FAST_HEAD_MAX / 8 + 1);
+	while ((i = bpf_iter_num_next(&it))) {
+		if (http_fast_head_word(&window->fast, window->bytes, length))
+			break;
+	}
+	bpf_iter_num_destroy(&it);
+	return framing_head_fast_finish(p, window);
+}
+
+static long head_fast_word(__u32 index, void *ctx)
+{
+	struct scan_window *window = *(struct scan_window **)ctx;
+
+	(void)index;
+	return http_fast_head_word(&window->fast, window->bytes, window->length);
+}
+
+__noinline int framing_head_fast_helper(struct http_parser *p, struct scan_window *window, __u32 length)
+{
+	struct scan_window *ctx = window;
+
+	if (!p || !window || length > SCAN_WINDOW)
+		return -1;
+	if (http_fast_head_begin(&window->fast, p, &route_table, window->bytes, length))
+		return -1;
+	window->length = length;
+	bpf_loop(HTTP_FAST_HEAD_MAX / 8 + 1, head_fast_word, &ctx, 0);
+	return framing_head_fast_finish(p, window);
+}
+
+/*
+ * The fast path at the start of a message at pos->offset: loads the window
+ * there if it does not start there.  Returns -1 when it does not apply, else
+ * the head's last event (the head's bytes are taken).
+ */
+static __always_inline int scan_head_fast(struct __sk_buff *skb, struct http_parser *p, struct scan_position *pos,
+					  struct scan_window *window, const int kind)
+{
+	__u32 offset = pos->offset, length;
+	int event;
+
+	if (offset >= pos->end)
+		return -1;
+	if (pos->window_start != offset || !pos->window_length) {
+		length = pos->end - offset;
+		if (length > SCAN_WINDOW)
+			length = SCAN_WINDOW;
+		barrier_var(length);
+		if (length == 0 || length > SCAN_WINDOW)
+			return -1;
+		if (bpf_skb_load_bytes(skb, offset, window->bytes, length))
+			return -1;
+		pos->window_start = offset;
+		pos->window_length = length;
+	}
+	if (kind == LOOP_OPEN_CODED)
+		event = framing_head_fast_open_coded(p, window, pos->window_length);
+	else
+		event = framing_head_fast_helper(p, window, pos->window_length);
+	if (event >= 0)
+		pos->offset = offset + window->taken;
+	return event;
 }
 
 /* Result of scan_step(). */

@@ -1001,6 +1001,282 @@ static inline __u32 http_word_step(struct http_parser *p, const struct http_rout
 	return taken;
 }
 
+/* ---------------------------------------------------------------------
+ * Whole heads: the fast path at the start of a message
+ *
+ * The common case, a head that starts a packet and fits in it, framed in one
+ * pass: the start line with the word steps, then the rest a word at a time,
+ * looking only at where lines end (SWAR over 8 bytes) and, at each line's
+ * end, at the line itself: the empty line, Content-Length, or
+ * Transfer-Encoding.  It makes exactly the transitions the byte machine
+ * makes over the same bytes; anything it does not cover (a head it cannot
+ * see whole, an interim 1xx response, a value it would have to look at too
+ * long) makes it give up, and then nothing has changed: the caller steps.
+ *
+ * In three parts, so that a BPF program can drive the words with an
+ * iterator and keep all that changes in memory (the verifier then checks
+ * the loop once): http_fast_head_begin(), http_fast_head_word() per word
+ * until it returns non-zero, http_fast_head_end().
+ * ------------------------------------------------------------------- */
+
+/* Longest head the fast path takes, and longest header value it reads. */
+#define HTTP_FAST_HEAD_MAX 256
+#define HTTP_FAST_VALUE_MAX 32
+
+enum http_fast_status {
+	HTTP_FAST_GOING,   /* more words */
+	HTTP_FAST_DONE,    /* the head ends at `end` */
+	HTTP_FAST_GIVE_UP, /* step instead */
+};
+
+struct http_fast_head {
+	struct http_parser p; /* the parser as the head leaves it */
+	__u32 pos;            /* next byte to look at */
+	__u32 line;           /* where the current line starts */
+	__u32 end;            /* past the head's last byte, once found */
+	__u32 status;         /* enum http_fast_status */
+	__u32 headers;        /* the current line is a header line (not the start line) */
+	__u32 line_seen;      /* a request line ended, its event after byte line_seen - 1 */
+};
+
+/* The empty line (or not) at a line start: CRLF or a bare LF ends the head;
+ * a CR followed by anything else is an error the steps report. */
+static inline void http_fast_line_start(struct http_fast_head *f, const __u8 *b, __u32 available)
+{
+	__u32 at = f->line;
+
+	if (at >= available || at >= HTTP_FAST_HEAD_MAX) {
+		f->status = HTTP_FAST_GIVE_UP;
+		return;
+	}
+	if (b[at] == '\n') {
+		f->end = at + 1;
+		f->status = HTTP_FAST_DONE;
+	} else if (b[at] == '\r') {
+		if (at + 1 < available && at + 1 < HTTP_FAST_HEAD_MAX && b[at + 1] == '\n') {
+			f->end = at + 2;
+			f->status = HTTP_FAST_DONE;
+		} else {
+			f->status = HTTP_FAST_GIVE_UP;
+		}
+	}
+}
+
+/* A header line [line, lf): what the byte machine would make of it. */
+static inline void http_fast_header(struct http_fast_head *f, const __u8 *b, __u32 lf)
+{
+	struct http_parser *p = &f->p;
+	__u32 line = f->line, name, i;
+	__u64 w0, w1;
+
+	if (lf - line < CONTENT_LENGTH_NAME_LEN + 1 || line >= HTTP_FAST_HEAD_MAX)
+		return; /* too short for either name */
+	w0 = http_load_word(b + line);
+	w1 = http_load_word(b + line + 8);
+	if ((w0 | 0x0020202020202020ULL) == WORD8('c', 'o', 'n', 't', 'e', 'n', 't', '-') &&
+	    ((w1 | 0x0000202020202020ULL) & 0x00ffffffffffffffULL) == WORD8('l', 'e', 'n', 'g', 't', 'h', ':', 0)) {
+		name = CONTENT_LENGTH_NAME_LEN + 1;
+		if (lf - line - name > HTTP_FAST_VALUE_MAX) {
+			f->status = HTTP_FAST_GIVE_UP;
+			return;
+		}
+		p->content_length = 0;
+		for (i = 0; i < HTTP_FAST_VALUE_MAX; i++) {
+			__u32 at = line + name + i;
+			__u8 c;
+
+			if (at >= lf || at >= HTTP_FAST_HEAD_MAX)
+				break;
+			c = b[at];
+			if (c >= '0' && c <= '9') {
+				p->content_length = p->content_length * 10 + (c - '0');
+				if (p->content_length > HTTP_BODY_LENGTH_MAX)
+					p->content_length = HTTP_BODY_LENGTH_MAX;
+				p->flags |= HTTP_F_HAS_LENGTH;
+			}
+		}
+		return;
+	}
+	if (lf - line < TRANSFER_ENCODING_NAME_LEN + 1)
+		return;
+	if ((w0 | 0x2020202020202020ULL) == WORD8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r') &&
+	    (w1 | 0x2020202020202000ULL) == WORD8('-', 'e', 'n', 'c', 'o', 'd', 'i', 'n') &&
+	    (b[line + 16] | 0x20) == 'g' && b[line + 17] == ':') {
+		name = TRANSFER_ENCODING_NAME_LEN + 1;
+		if (lf - line - name > HTTP_FAST_VALUE_MAX) {
+			f->status = HTTP_FAST_GIVE_UP;
+			return;
+		}
+		p->chunked_match = 0;
+		for (i = 0; i < HTTP_FAST_VALUE_MAX; i++) {
+			__u32 at = line + name + i;
+			__u8 c;
+
+			if (at >= lf || at >= HTTP_FAST_HEAD_MAX)
+				break;
+			/* As the byte machine matches "chunked" in a TE value. */
+			c = ascii_lower(b[at]);
+			if (p->chunked_match < CHUNKED_TOKEN_LEN && c == CHUNKED_TOKEN[p->chunked_match])
+				p->chunked_match++;
+			else if (p->chunked_match < CHUNKED_TOKEN_LEN)
+				p->chunked_match = (c == 'c');
+			if (p->chunked_match == CHUNKED_TOKEN_LEN)
+				p->flags |= HTTP_F_CHUNKED;
+		}
+	}
+}
+
+/* A line ends at lf. */
+static inline void http_fast_line_end(struct http_fast_head *f, const __u8 *b, __u32 available, __u32 lf)
+{
+	if (f->headers)
+		http_fast_header(f, b, lf);
+	f->headers = 1;
+	f->line = lf + 1;
+	if (f->status == HTTP_FAST_GOING)
+		http_fast_line_start(f, b, available);
+}
+
+/* In BPF a line's end is handled by a global function (bpf/scan.bpf.h), so
+ * that the verifier checks its loops once rather than at every LF of a
+ * word; b is the start of the scan window there. */
+#ifdef __bpf__
+struct scan_window;
+int http_fast_line_end_bpf(struct http_fast_head *f, const struct scan_window *window, __u32 available, __u32 lf);
+#define HTTP_FAST_LINE_END(f, b, available, lf)                                                    \
+	http_fast_line_end_bpf(f, (const struct scan_window *)(b), available, lf)
+#else
+#define HTTP_FAST_LINE_END(f, b, available, lf) http_fast_line_end(f, b, available, lf)
+#endif
+
+/*
+ * The start line, from the start of a message (a request begun, or a
+ * response begun) at b.  Returns 0 when the fast path applies and
+ * http_fast_head_word() may go on, -1 when it does not.
+ */
+static inline int http_fast_head_begin(struct http_fast_head *f, const struct http_parser *in,
+				       const struct http_route_table *routes, const __u8 *b, __u32 available)
+{
+	struct http_parser *p = &f->p;
+	__u32 pos, i, n;
+
+	if (available > HTTP_FAST_HEAD_MAX)
+		available = HTTP_FAST_HEAD_MAX;
+	f->p = *in;
+	f->end = 0;
+	f->status = HTTP_FAST_GOING;
+	f->headers = 0;
+	f->line_seen = 0;
+	if (p->flags & HTTP_F_REQUEST) {
+		if (p->state != HTTP_REQ_METHOD || p->method_length || available < HTTP_METHOD_MAX_LEN + 1)
+			return -1;
+		f->pos = http_method_word(p, b);
+		if (!f->pos)
+			return -1;
+		/* The position goes through memory: a verifier then sees one
+		 * state per turn, not one per position reached. */
+		for (i = 0; i < HTTP_FAST_HEAD_MAX / 8; i++) {
+			pos = *(volatile __u32 *)&f->pos;
+			if (pos + 8 > available || pos >= HTTP_FAST_HEAD_MAX)
+				return -1;
+			n = http_path_word(p, routes, b + pos);
+			if (!n)
+				break;
+			f->pos = pos + n;
+		}
+		pos = *(volatile __u32 *)&f->pos;
+		if (pos >= available || pos >= HTTP_FAST_HEAD_MAX ||
+		    http_request_path(p, routes, b[pos]) != HTTP_EV_REQUEST_LINE)
+			return -1;
+		pos++;
+		f->line_seen = pos;
+		if (p->state == HTTP_HEADER_START) {
+			/* The request line ended with the path. */
+			f->headers = 1;
+			f->line = pos;
+			f->pos = pos;
+			http_fast_line_start(f, b, available);
+			return f->status == HTTP_FAST_GIVE_UP ? -1 : 0;
+		}
+	} else {
+		if (p->state != HTTP_STATUS_LINE || p->position || available < 12)
+			return -1;
+		pos = http_status_line_word(p, b);
+		if (!pos)
+			return -1;
+	}
+	f->line = 0;
+	f->pos = pos;
+	return 0;
+}
+
+/* One more word (or, at the end of what is there, the last few bytes).
+ * Returns non-zero when the fast path is done or gives up. */
+static inline int http_fast_head_word(struct http_fast_head *f, const __u8 *b, __u32 available)
+{
+	/* Through memory, for the verifier (see http_fast_head_begin). */
+	__u32 pos = *(volatile __u32 *)&f->pos, i;
+	__u64 lf;
+
+	if (available > HTTP_FAST_HEAD_MAX)
+		available = HTTP_FAST_HEAD_MAX;
+	if (f->status != HTTP_FAST_GOING)
+		return 1;
+	if (pos >= available) {
+		f->status = HTTP_FAST_GIVE_UP;
+		return 1;
+	}
+	if (pos + 8 > available) {
+		/* The last bytes, one by one. */
+		for (i = 0; i < 7 && f->status == HTTP_FAST_GOING; i++) {
+			if (pos + i >= available || pos + i >= HTTP_FAST_HEAD_MAX) {
+				f->status = HTTP_FAST_GIVE_UP;
+				break;
+			}
+			if (b[pos + i] == '\n' && pos + i >= f->line)
+				HTTP_FAST_LINE_END(f, b, available, pos + i);
+		}
+		return 1;
+	}
+	lf = http_bytes_equal(http_load_word(b + pos), '\n');
+	/* Each LF of the word, lowest first; lines may be short. */
+	for (i = 0; i < 8 && lf && f->status == HTTP_FAST_GOING; i++) {
+		__u32 at = pos + http_first_flagged(lf);
+
+		lf &= lf - 1;
+		/* http_bytes_equal() may flag a byte above a real LF: check. */
+		if (at < f->line || b[at] != '\n')
+			continue;
+		HTTP_FAST_LINE_END(f, b, available, at);
+	}
+	f->pos = pos + 8;
+	return f->status != HTTP_FAST_GOING;
+}
+
+/*
+ * The head is framed: *out gets the parser after it, the return value is the
+ * event of its last byte (as http_step() returns it) and *taken its length.
+ * -1 if the fast path gave up (then *out is untouched).
+ */
+static inline int http_fast_head_end(struct http_fast_head *f, struct http_parser *out, __u32 *taken)
+{
+	struct http_parser *p = &f->p;
+	int event;
+
+	if (f->status != HTTP_FAST_DONE)
+		return -1;
+	/* An interim response restarts the head: the steps do that. */
+	if (!(p->flags & HTTP_F_REQUEST) && p->status >= 100 && p->status < 200 && p->status != 101)
+		return -1;
+	p->head_length = f->end;
+	p->header_match = 0;
+	p->position = 0;
+	event = http_head_end(p);
+	*out = *p;
+	*taken = f->end;
+	return event;
+}
+
 /*
  * Skip body bytes without looking at them.  `available` is how many bytes
  * the caller has at this point; returns how many of them are body.  Sets

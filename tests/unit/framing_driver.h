@@ -112,6 +112,35 @@ static inline void driver_event(struct driver *d, int ev, size_t offset)
 }
 
 /*
+ * The whole-head fast path at a message's start, as the BPF programs try it
+ * (in a window loaded there).  Returns 1 when it took the head (events
+ * recorded, *i moved past it), 0 when it did not apply.
+ */
+static inline int driver_head_fast(struct driver *d, const __u8 *seg, size_t len, size_t *i)
+{
+	struct http_fast_head f;
+	size_t available = len - *i;
+	__u32 taken = 0;
+	int event;
+
+	if (available > d->window)
+		available = d->window;
+	if (http_fast_head_begin(&f, &d->p, d->routes, seg + *i, (__u32)available))
+		return 0;
+	while (!http_fast_head_word(&f, seg + *i, (__u32)available))
+		;
+	event = http_fast_head_end(&f, &d->p, &taken);
+	if (event < 0)
+		return 0;
+	if (f.line_seen)
+		driver_record(d, DRV_LINE, d->base + *i + f.line_seen, d->p.path_hash,
+			      d->p.method | (__u32)d->p.route << 8);
+	*i += taken;
+	driver_event(d, event == HTTP_EV_REQUEST_LINE ? HTTP_EV_NONE : event, d->base + *i);
+	return 1;
+}
+
+/*
  * One segment, as the BPF programs handle one packet: skip body bytes in
  * bulk; otherwise a word step where one applies within the current window,
  * else one byte.  A finished request is followed by the next one (its
@@ -130,9 +159,18 @@ static inline void driver_feed(struct driver *d, const __u8 *seg, size_t len)
 		if (d->request && http_request_starts(&d->p)) {
 			http_request_begin(&d->p);
 			driver_record(d, DRV_START, d->base + i, 0, 0);
+			if (d->words && driver_head_fast(d, seg, len, &i))
+				continue;
 		} else if (!d->request && d->p.state == HTTP_COMPLETE) {
 			http_response_begin(&d->p, (d->no_body_mask >> d->responses) & 1);
 			d->responses++;
+			if (d->words && driver_head_fast(d, seg, len, &i))
+				continue;
+		} else if (!d->request && i == 0 && d->base == 0 && d->words && d->p.state == HTTP_STATUS_LINE &&
+			   d->p.position == 0) {
+			/* The first response, begun by driver_init(). */
+			if (driver_head_fast(d, seg, len, &i))
+				continue;
 		}
 		n = http_skip(&d->p, len - i, &ev);
 		if (n) {
