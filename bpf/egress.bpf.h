@@ -27,13 +27,6 @@ struct egress_scan {
 	struct scan_window *window;
 };
 
-static __always_inline __u32 egress_copied_seq(struct bpf_sock *sk)
-{
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-
-	return tp ? tp->copied_seq : 0;
-}
-
 /* The response parser follows the head: a new head, a new response. */
 static __always_inline int response_ready(struct egress_scan *scan)
 {
@@ -44,7 +37,7 @@ static __always_inline int response_ready(struct egress_scan *scan)
 	if (p->state != HTTP_COMPLETE && p->state != HTTP_IDLE &&
 	    cs->response_generation == cs->head_generation)
 		return SCAN_MORE;
-	head_advance(cs, scan->sk, egress_copied_seq(scan->sk), scan->now);
+	head_advance(cs, scan->skb, scan->now);
 	phase = cs->phase;
 	if (phase == PHASE_PROMOTING)
 		/* Another CPU is installing the head: look again (egress_step). */
@@ -70,7 +63,7 @@ static __always_inline void response_complete(struct egress_scan *scan)
 static __always_inline long egress_step(struct egress_scan *scan, const int kind)
 {
 	struct conn_state *cs = scan->cs;
-	int event, result;
+	int frame, result, starts = 0;
 
 	if (scan->untrack || (cs->flags & (CONN_UNTRACKED | CONN_COARSE)))
 		return 1;
@@ -81,20 +74,17 @@ static __always_inline long egress_step(struct egress_scan *scan, const int kind
 		if (cs->phase == PHASE_PROMOTING)
 			return 0; /* look again */
 		/* Most responses: the whole head at once. */
-		event = scan_head_fast(scan->skb, &cs->response, &cs->out, scan->window, kind);
-		if (event == HTTP_EV_COMPLETE) {
-			response_complete(scan);
-			return scan->untrack ? 1 : 0;
-		}
-		if (event >= 0)
-			return 0;
+		starts = 1;
 	}
-	result = scan_step(scan->skb, &cs->response, &cs->out, scan->window, &event, kind);
+	frame = frame_next_kind(scan->skb, &cs->response, &cs->out, scan->window, starts, kind);
+	result = FRAME_SCAN(frame);
 	if (result == SCAN_DONE)
 		return 1;
 	if (result == SCAN_MORE)
 		return 0;
-	switch (event) {
+	if (result == SCAN_FAST && FRAME_EVENT(frame) != HTTP_EV_COMPLETE)
+		return 0;
+	switch (FRAME_EVENT(frame)) {
 	case HTTP_EV_COMPLETE:
 		response_complete(scan);
 		return scan->untrack ? 1 : 0;
@@ -116,17 +106,31 @@ static __always_inline long egress_step(struct egress_scan *scan, const int kind
 	}
 }
 
-static __noinline long egress_step_open_coded(__u32 i, void *ctx)
-{
-	(void)i;
-	return egress_step(ctx, LOOP_OPEN_CODED);
-}
+/* One step as a global function, checked once (see INGRESS_STEP). */
+#define EGRESS_STEP(name, kind)                                                                        \
+	__noinline int name(struct __sk_buff *skb, struct conn_state *cs, struct scan_window *window, __u64 now) \
+	{                                                                                              \
+		struct egress_scan scan = { .skb = skb, .cs = cs, .now = now, .window = window };      \
+		long stop;                                                                             \
+                                                                                                       \
+		if (!skb || !cs || !window)                                                            \
+			return STEP_RESULT(1, 0);                                                      \
+		stop = egress_step(&scan, kind);                                                       \
+		return STEP_RESULT(stop, scan.untrack);                                                \
+	}
+EGRESS_STEP(egress_step_open_coded, LOOP_OPEN_CODED)
+EGRESS_STEP(egress_step_helper, LOOP_HELPER)
 
-static __noinline long egress_step_helper(__u32 i, void *ctx)
-{
-	(void)i;
-	return egress_step(ctx, LOOP_HELPER);
-}
+#define EGRESS_LOOP_BODY(name, step)                                                   \
+	static __noinline long name(__u32 i, void *ctx)                                \
+	{                                                                              \
+		struct egress_scan *scan = ctx;                                        \
+                                                                                       \
+		(void)i;                                                               \
+		return step_taken(step(scan->skb, scan->cs, scan->window, scan->now), &scan->untrack); \
+	}
+EGRESS_LOOP_BODY(egress_body_open_coded, egress_step_open_coded)
+EGRESS_LOOP_BODY(egress_body_helper, egress_step_helper)
 
 /* "HTTP/1.x NNN" at a packet offset: the status, else 0. */
 static __always_inline __u32 status_line_at(struct __sk_buff *skb, __u32 offset, __u32 length)
@@ -171,7 +175,7 @@ static __always_inline void response_bytes_sent(struct egress_scan *scan, const 
 	scan->untrack = 0;
 	/* Every step takes a byte or more, or installs the next head. */
 	run_loop(kind, 2 * seg->payload_length + 2,
-		 kind == LOOP_OPEN_CODED ? egress_step_open_coded : egress_step_helper, scan);
+		 kind == LOOP_OPEN_CODED ? egress_body_open_coded : egress_body_helper, scan);
 	scan_window_release(scratch);
 	if (scan->untrack)
 		connection_untrack(cs, scan->sk, scan->untrack - 1, scan->now);

@@ -35,13 +35,6 @@ static __always_inline int path_excluded(__u64 path_hash)
 	return bpf_map_lookup_elem(&excluded_paths, &path_hash) != NULL;
 }
 
-static __always_inline __u32 copied_seq_of(struct bpf_sock *sk)
-{
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-
-	return tp ? tp->copied_seq : 0;
-}
-
 /* The request parser could not go on: before any request, the connection is
  * not HTTP; after one, wait for a request line at the start of a packet. */
 static __always_inline void request_framing_lost(struct ingress_scan *scan, __u32 reason, const int pending)
@@ -74,17 +67,16 @@ static __always_inline void request_line_seen(struct ingress_scan *scan, const i
 	if (!(cs->flags & CONN_HTTP_SEEN))
 		__sync_fetch_and_or(&cs->flags, CONN_HTTP_SEEN);
 	if (pending)
-		request_enqueue(cs, NULL, &r, cs->early_read_ns, 0, scan->now, 1);
+		request_enqueue(cs, scan->skb, &r, cs->early_read_ns, scan->now, 1);
 	else
-		scan->untrack = request_enqueue(cs, scan->sk, &r, cs->early_read_ns, copied_seq_of(scan->sk),
-						scan->now, 0);
+		scan->untrack = request_enqueue(cs, scan->skb, &r, cs->early_read_ns, scan->now, 0);
 }
 
 static __always_inline long ingress_step(struct ingress_scan *scan, const int pending, const int kind)
 {
 	struct conn_state *cs = scan->cs;
 	struct http_parser *p = &cs->request;
-	int event, result;
+	int frame, starts = 0;
 
 	if (scan->untrack || (cs->flags & (CONN_UNTRACKED | CONN_RESYNC)))
 		return 1;
@@ -96,22 +88,21 @@ static __always_inline long ingress_step(struct ingress_scan *scan, const int pe
 		cs->parsing.arrival_ns = scan->now;
 		cs->early_read_ns = 0;
 		/* Most requests: the whole head at once. */
-		event = scan_head_fast(scan->skb, p, &cs->in, scan->window, kind);
-		if (event >= 0) {
-			if (scan->window->fast.line_seen) {
-				request_line_seen(scan, pending);
-				if (scan->untrack || (cs->flags & CONN_UNTRACKED))
-					return 1;
-			}
-			return 0;
-		}
+		starts = 1;
 	}
-	result = scan_step(scan->skb, p, &cs->in, scan->window, &event, kind);
-	if (result == SCAN_DONE)
+	frame = frame_next_kind(scan->skb, p, &cs->in, scan->window, starts, kind);
+	switch (FRAME_SCAN(frame)) {
+	case SCAN_DONE:
 		return 1;
-	if (result == SCAN_MORE)
+	case SCAN_MORE:
 		return 0;
-	switch (event) {
+	case SCAN_FAST:
+		if (!scan->window->fast.line_seen)
+			return 0;
+		request_line_seen(scan, pending);
+		return scan->untrack || (cs->flags & CONN_UNTRACKED) ? 1 : 0;
+	}
+	switch (FRAME_EVENT(frame)) {
 	case HTTP_EV_REQUEST_LINE:
 		request_line_seen(scan, pending);
 		return scan->untrack || (cs->flags & CONN_UNTRACKED) ? 1 : 0;
@@ -126,17 +117,44 @@ static __always_inline long ingress_step(struct ingress_scan *scan, const int pe
 	}
 }
 
-/* The loop bodies, one per way of looping and kind of connection. */
-#define INGRESS_STEP(name, pending, kind)                                      \
-	static __noinline long name(__u32 i, void *ctx)                        \
-	{                                                                      \
-		(void)i;                                                       \
-		return ingress_step(ctx, pending, kind);                       \
+/*
+ * One step, as a global function: the verifier checks it once, with what
+ * it is given unknown, instead of once for each state the loop around it
+ * reaches (inlined, each step's branches multiplied the loop's states, and
+ * the verifier's memory with them, which the kernel charges to the daemon's
+ * memory cgroup).  Its arguments are what a global function may take: the
+ * packet (context), memory and numbers; the socket is found from the packet
+ * when a step needs it.  Returns STEP_RESULT(stop, untrack).
+ */
+#define INGRESS_STEP(name, pending, kind)                                                              \
+	__noinline int name(struct __sk_buff *skb, struct conn_state *cs, struct scan_window *window, __u64 now) \
+	{                                                                                              \
+		struct ingress_scan scan = { .skb = skb, .cs = cs, .now = now, .window = window };     \
+		long stop;                                                                             \
+                                                                                                       \
+		if (!skb || !cs || !window)                                                            \
+			return STEP_RESULT(1, 0);                                                      \
+		stop = ingress_step(&scan, pending, kind);                                             \
+		return STEP_RESULT(stop, scan.untrack);                                                \
 	}
 INGRESS_STEP(ingress_step_socket_open_coded, 0, LOOP_OPEN_CODED)
 INGRESS_STEP(ingress_step_socket_helper, 0, LOOP_HELPER)
 INGRESS_STEP(ingress_step_pending_open_coded, 1, LOOP_OPEN_CODED)
 INGRESS_STEP(ingress_step_pending_helper, 1, LOOP_HELPER)
+
+/* The loop bodies, one per way of looping and kind of connection. */
+#define INGRESS_LOOP_BODY(name, step)                                                  \
+	static __noinline long name(__u32 i, void *ctx)                                \
+	{                                                                              \
+		struct ingress_scan *scan = ctx;                                       \
+                                                                                       \
+		(void)i;                                                               \
+		return step_taken(step(scan->skb, scan->cs, scan->window, scan->now), &scan->untrack); \
+	}
+INGRESS_LOOP_BODY(ingress_body_socket_open_coded, ingress_step_socket_open_coded)
+INGRESS_LOOP_BODY(ingress_body_socket_helper, ingress_step_socket_helper)
+INGRESS_LOOP_BODY(ingress_body_pending_open_coded, ingress_step_pending_open_coded)
+INGRESS_LOOP_BODY(ingress_body_pending_helper, ingress_step_pending_helper)
 
 /* Looking for a request line at the start of a packet, after framing was
  * lost: one that starts with a method and a space. */
@@ -200,8 +218,8 @@ static __always_inline void request_bytes_arrived(struct ingress_scan *scan, con
 	scan->untrack = 0;
 	/* Every step takes a byte or more. */
 	run_loop(kind, seg->payload_length + 1,
-		 kind == LOOP_OPEN_CODED ? (pending ? ingress_step_pending_open_coded : ingress_step_socket_open_coded) :
-					   (pending ? ingress_step_pending_helper : ingress_step_socket_helper),
+		 kind == LOOP_OPEN_CODED ? (pending ? ingress_body_pending_open_coded : ingress_body_socket_open_coded) :
+					   (pending ? ingress_body_pending_helper : ingress_body_socket_helper),
 		 scan);
 	scan_window_release(scratch);
 	if (!pending && scan->untrack == ENQUEUE_CLOSED_MEANWHILE)

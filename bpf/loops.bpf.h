@@ -41,4 +41,16 @@ static __always_inline void run_loop(const int kind, __u32 n, loop_body_fn body,
 	}
 }
 
+/* A loop step's result, from a global function: whether to stop, and a
+ * number for the caller (the reason to stop tracking, + 1, or 0). */
+#define STEP_RESULT(stop, untrack) ((int)(untrack) << 1 | ((stop) ? 1 : 0))
+
+static __always_inline long step_taken(int result, __u32 *untrack)
+{
+	if (!(result & 1))
+		return 0;
+	*untrack = (__u32)result >> 1;
+	return 1;
+}
+
 #endif /* RUNWAY_LOOPS_BPF_H */

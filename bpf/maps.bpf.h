@@ -15,6 +15,9 @@
 /* 0 on kernels without a read hook (or --no-read-hook): no read is ever
  * seen, so a request is taken as read when it arrives (no queued metric). */
 const volatile __u8 read_hook_enabled = 1;
+/* 0 with --no-fast-path: heads are framed only by the word and byte steps
+ * (the fast path's results must be the same; this is how that is shown). */
+const volatile __u8 fast_path_enabled = 1;
 /* Claim connections on every port a target listens on, learnt from the SYNs
  * its listening sockets receive; 0 with --port or --pid (fixed ports). */
 const volatile __u8 learn_ports = 1;

@@ -22,6 +22,7 @@
 #define RUNWAY_REQUEST_LIFECYCLE_BPF_H
 
 #include "accounting.bpf.h"
+#include "tcp_segment.bpf.h"
 
 static __always_inline int phase_move(struct conn_state *cs, __u32 from, __u32 to)
 {
@@ -38,6 +39,15 @@ static __always_inline __u32 slot_of(const struct conn_state *cs)
 static __always_inline int read_past(__u32 copied_seq, __u32 seq)
 {
 	return (__s32)(copied_seq - seq) > 0;
+}
+
+/* How far the server has read a socket of a packet program.  Helper calls:
+ * asked only when a waiting request may become the head. */
+static __always_inline __u32 copied_seq_of(struct bpf_sock *sk)
+{
+	struct tcp_sock *tp = sk ? bpf_skc_to_tcp_sock(sk) : NULL;
+
+	return tp ? tp->copied_seq : 0;
 }
 
 /* Install r as the head (the caller holds PHASE_PROMOTING): in flight from
@@ -115,13 +125,13 @@ static __always_inline __u32 response_status(const struct conn_state *cs)
 
 /* The next waiting request becomes the head, if the head has ended: from
  * egress when a response completes, and from ingress after a push (the
- * head may have ended between its look and its push).  copied_seq: how far
- * the server has read. */
-static __always_inline void head_advance(struct conn_state *cs, void *sk, __u32 copied_seq, __u64 now)
+ * head may have ended between its look and its push). */
+static __always_inline void head_advance(struct conn_state *cs, struct __sk_buff *skb, __u64 now)
 {
 	__u32 h = cs->ring_head;
 	struct request_info r;
 	struct pipeline *pl;
+	struct bpf_sock *sk;
 
 	if (cs->phase != PHASE_IDLE || h == cs->ring_tail)
 		return;
@@ -131,14 +141,16 @@ static __always_inline void head_advance(struct conn_state *cs, void *sk, __u32 
 		phase_move(cs, PHASE_PROMOTING, PHASE_IDLE);
 		return;
 	}
-	pl = bpf_sk_storage_get(&pipelines, sk, 0, 0);
+	/* The socket only now: most requests never wait in the ring. */
+	sk = tcp_socket_of(skb);
+	pl = sk ? bpf_sk_storage_get(&pipelines, sk, 0, 0) : NULL;
 	if (!pl) {
 		phase_move(cs, PHASE_PROMOTING, PHASE_IDLE);
 		return;
 	}
 	r = pl->waiting[h % RUNWAY_PIPELINE_DEPTH];
 	/* In flight from now if the server has read it: its turn is now. */
-	head_begin(cs, &r, !read_hook_enabled || read_past(copied_seq, r.start_seq) ? now : 0);
+	head_begin(cs, &r, !read_hook_enabled || read_past(copied_seq_of(sk), r.start_seq) ? now : 0);
 	if (cs->flags & CONN_CLOSED)
 		/* The close ended what it saw; this head came after. */
 		head_end(cs, response_status(cs), 0, now);
@@ -219,11 +231,12 @@ static __always_inline void connection_inexact(struct conn_state *cs, __u32 flag
  * ENQUEUE_CLOSED_MEANWHILE (the caller calls closed_meanwhile() after its
  * loop, likewise).
  */
-static __always_inline int request_enqueue(struct conn_state *cs, void *sk, const struct request_info *r,
-					   __u64 early_read_ns, __u32 copied_seq, __u64 now, const int pending)
+static __always_inline int request_enqueue(struct conn_state *cs, struct __sk_buff *skb, const struct request_info *r,
+					   __u64 early_read_ns, __u64 now, const int pending)
 {
 	__u32 slot = slot_of(cs), depth;
-	struct pipeline *pl;
+	struct pipeline *pl = NULL;
+	struct bpf_sock *sk;
 
 	if (!pending)
 		count_event(slot, r, EVENT_ARRIVED, r->arrival_ns);
@@ -246,7 +259,9 @@ static __always_inline int request_enqueue(struct conn_state *cs, void *sk, cons
 		return 0;
 	}
 	depth = cs->ring_tail - cs->ring_head;
-	pl = bpf_sk_storage_get(&pipelines, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	sk = tcp_socket_of(skb);
+	if (sk)
+		pl = bpf_sk_storage_get(&pipelines, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!pl || depth >= RUNWAY_PIPELINE_DEPTH) {
 		/* It was counted as arrived: end it, then the connection. */
 		count_event(slot, r, EVENT_ABANDONED, now);
@@ -258,7 +273,7 @@ static __always_inline int request_enqueue(struct conn_state *cs, void *sk, cons
 	}
 	pl->waiting[cs->ring_tail % RUNWAY_PIPELINE_DEPTH] = *r;
 	__sync_fetch_and_add(&cs->ring_tail, 1);
-	head_advance(cs, sk, copied_seq, now);
+	head_advance(cs, skb, now);
 	return (cs->flags & CONN_CLOSED) ? ENQUEUE_CLOSED_MEANWHILE : 0;
 }
 

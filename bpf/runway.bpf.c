@@ -94,19 +94,6 @@ static __always_inline struct conn_state *connection_claim(struct bpf_sock *sk, 
 	return cs;
 }
 
-/* The TCP socket a cgroup_skb program's packet belongs to, or NULL. */
-static __always_inline struct bpf_sock *tcp_socket_of(struct __sk_buff *skb)
-{
-	struct bpf_sock *sk = skb->sk;
-
-	if (!sk)
-		return NULL;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk || sk->protocol != IPPROTO_TCP_NUM)
-		return NULL;
-	return sk;
-}
-
 /*
  * Data that reaches a listening socket: the packet that completes a
  * handshake and carries the request (a client whose handshake ACK met a

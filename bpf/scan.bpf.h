@@ -144,52 +144,30 @@ __noinline int http_fast_line_end_bpf(struct http_fast_head *f, const struct sca
 	return 0;
 }
 
-/* The fast path over a whole head at the window's start (the caller loads
+/*
+ * The fast path over a whole head at the window's start (the caller loads
  * the window at the message's start): the event of the head's last byte, its
  * length in window->taken, and window->fast.line_seen whether a request line
- * ended in it; -1 if the fast path does not apply (nothing changed). */
-static __always_inline int framing_head_fast_finish(struct http_parser *p, struct scan_window *window)
+ * ended in it; -1 if the fast path does not apply (nothing changed).
+ *
+ * A plain counted loop, on every kernel: at most HTTP_FAST_HEAD_MAX / 8
+ * turns, few enough for the verifier to walk, and no call per word (an
+ * iterator's next() or bpf_loop()'s callback is one, and every return costs
+ * on CPUs with return-thunk mitigations).
+ */
+__noinline int framing_head_fast(struct http_parser *p, struct scan_window *window, __u32 length)
 {
-	return http_fast_head_end(&window->fast, p, &window->taken);
-}
-
-__noinline int framing_head_fast_open_coded(struct http_parser *p, struct scan_window *window, __u32 length)
-{
-	struct bpf_iter_num it;
-	int *i;
+	__u32 n;
 
 	if (!p || !window || length > SCAN_WINDOW)
 		return -1;
 	if (http_fast_head_begin(&window->fast, p, &route_table, window->bytes, length))
 		return -1;
-	bpf_iter_num_new(&it, 0, HTTP_FAST_HEAD_MAX / 8 + 1);
-	while ((i = bpf_iter_num_next(&it))) {
+	for (n = 0; n < HTTP_FAST_HEAD_MAX / 8 + 1; n++) {
 		if (http_fast_head_word(&window->fast, window->bytes, length))
 			break;
 	}
-	bpf_iter_num_destroy(&it);
-	return framing_head_fast_finish(p, window);
-}
-
-static long head_fast_word(__u32 index, void *ctx)
-{
-	struct scan_window *window = *(struct scan_window **)ctx;
-
-	(void)index;
-	return http_fast_head_word(&window->fast, window->bytes, window->length);
-}
-
-__noinline int framing_head_fast_helper(struct http_parser *p, struct scan_window *window, __u32 length)
-{
-	struct scan_window *ctx = window;
-
-	if (!p || !window || length > SCAN_WINDOW)
-		return -1;
-	if (http_fast_head_begin(&window->fast, p, &route_table, window->bytes, length))
-		return -1;
-	window->length = length;
-	bpf_loop(HTTP_FAST_HEAD_MAX / 8 + 1, head_fast_word, &ctx, 0);
-	return framing_head_fast_finish(p, window);
+	return http_fast_head_end(&window->fast, p, &window->taken);
 }
 
 /*
@@ -217,10 +195,7 @@ static __always_inline int scan_head_fast(struct __sk_buff *skb, struct http_par
 		pos->window_start = offset;
 		pos->window_length = length;
 	}
-	if (kind == LOOP_OPEN_CODED)
-		event = framing_head_fast_open_coded(p, window, pos->window_length);
-	else
-		event = framing_head_fast_helper(p, window, pos->window_length);
+	event = framing_head_fast(p, window, pos->window_length);
 	if (event >= 0)
 		pos->offset = offset + window->taken;
 	return event;
@@ -280,6 +255,55 @@ static __always_inline int scan_step(struct __sk_buff *skb, struct http_parser *
 	*event = framing_byte(p, window->bytes[at]);
 	pos->offset = offset + 1;
 	return *event == HTTP_EV_NONE || *event == HTTP_EV_BODY ? SCAN_MORE : SCAN_EVENT;
+}
+
+/*
+ * One framing step, as a global function: the verifier checks it once, not
+ * once for every state of the loop that calls it (inlined, the framing's
+ * branches multiplied the loop's states, and the verifier's memory, which
+ * the kernel charges to the daemon's memory cgroup, grew with them).
+ * try_fast: a message begins at pos->offset, try the whole-head fast path.
+ * Returns FRAME_RESULT(SCAN_* or SCAN_FAST, event).
+ */
+#define SCAN_FAST 3 /* the fast path took the head; the event is its last */
+#define FRAME_RESULT(result, event) ((result) << 8 | ((event) & 0xff))
+#define FRAME_SCAN(frame) ((frame) >> 8)
+#define FRAME_EVENT(frame) ((frame) & 0xff)
+
+static __always_inline int frame_next(struct __sk_buff *skb, struct http_parser *p, struct scan_position *pos,
+				      struct scan_window *window, int try_fast, const int kind)
+{
+	int event = HTTP_EV_NONE, result;
+
+	if (!skb || !p || !pos || !window)
+		return FRAME_RESULT(SCAN_DONE, 0);
+	if (try_fast && fast_path_enabled) {
+		event = scan_head_fast(skb, p, pos, window, kind);
+		if (event >= 0)
+			return FRAME_RESULT(SCAN_FAST, event);
+	}
+	result = scan_step(skb, p, pos, window, &event, kind);
+	return FRAME_RESULT(result, event);
+}
+
+__noinline int frame_next_open_coded(struct __sk_buff *skb, struct http_parser *p, struct scan_position *pos,
+				     struct scan_window *window, int try_fast)
+{
+	return frame_next(skb, p, pos, window, try_fast, LOOP_OPEN_CODED);
+}
+
+__noinline int frame_next_helper(struct __sk_buff *skb, struct http_parser *p, struct scan_position *pos,
+				 struct scan_window *window, int try_fast)
+{
+	return frame_next(skb, p, pos, window, try_fast, LOOP_HELPER);
+}
+
+static __always_inline int frame_next_kind(struct __sk_buff *skb, struct http_parser *p, struct scan_position *pos,
+					   struct scan_window *window, int try_fast, const int kind)
+{
+	if (kind == LOOP_OPEN_CODED)
+		return frame_next_open_coded(skb, p, pos, window, try_fast);
+	return frame_next_helper(skb, p, pos, window, try_fast);
 }
 
 /* Start scanning a packet's payload from `from` (an offset in the packet). */

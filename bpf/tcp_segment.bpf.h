@@ -103,4 +103,17 @@ static __always_inline int tcp_segment_pending_key(struct __sk_buff *skb, struct
 	return 0;
 }
 
+/* The TCP socket a cgroup_skb program's packet belongs to, or NULL. */
+static __always_inline struct bpf_sock *tcp_socket_of(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+
+	if (!sk)
+		return NULL;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_TCP_NUM)
+		return NULL;
+	return sk;
+}
+
 #endif /* RUNWAY_TCP_SEGMENT_BPF_H */

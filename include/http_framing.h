@@ -143,6 +143,16 @@ struct http_parser {
 #define CHUNKED_TOKEN "chunked"
 #define CHUNKED_TOKEN_LEN 7
 
+/* In BPF each call and return is a real one, and a CPU's mitigations
+ * (retpolines, AMD's Safe RET) make a return dearer: the framing's functions
+ * are inlined there.  Where the verifier should check a piece once, the BPF
+ * side wraps it in a global function instead (bpf/scan.bpf.h). */
+#ifdef __bpf__
+#define HTTP_INLINE static __always_inline
+#else
+#define HTTP_INLINE static inline
+#endif
+
 /* ---------------------------------------------------------------------
  * Words
  * ------------------------------------------------------------------- */
@@ -154,7 +164,7 @@ struct http_parser {
  * allows unaligned stack access on the architectures we build for); in user
  * space memcpy, which the compiler turns into one load without the undefined
  * behaviour of an unaligned pointer. */
-static inline __u64 http_load_word(const __u8 *p)
+HTTP_INLINE __u64 http_load_word(const __u8 *p)
 {
 #ifdef __bpf__
 	return *(const __u64 *)p;
@@ -168,7 +178,7 @@ static inline __u64 http_load_word(const __u8 *p)
 
 /* 0x80 in each byte of w that equals c (and possibly in bytes above one
  * that does: only the lowest flagged byte is sure, which is all we use). */
-static inline __u64 http_bytes_equal(__u64 w, __u8 c)
+HTTP_INLINE __u64 http_bytes_equal(__u64 w, __u8 c)
 {
 	__u64 x = w ^ (HTTP_ONES * c);
 
@@ -177,7 +187,7 @@ static inline __u64 http_bytes_equal(__u64 w, __u8 c)
 
 /* Index (0-7) of the lowest flagged byte of a non-zero http_bytes_equal()
  * result; no count-trailing-zeros instruction in BPF. */
-static inline __u32 http_first_flagged(__u64 z)
+HTTP_INLINE __u32 http_first_flagged(__u64 z)
 {
 	__u32 n = 0;
 
@@ -195,7 +205,7 @@ static inline __u32 http_first_flagged(__u64 z)
 }
 
 /* The low k bytes of w (k in 1..8). */
-static inline __u64 http_low_bytes(__u64 w, __u32 k)
+HTTP_INLINE __u64 http_low_bytes(__u64 w, __u32 k)
 {
 	return k >= 8 ? w : w & ((1ULL << (8 * k)) - 1);
 }
@@ -209,7 +219,7 @@ static inline __u64 http_low_bytes(__u64 w, __u32 k)
  * steps can compute it (and the daemon, for the paths it is given).
  * ------------------------------------------------------------------- */
 
-static inline __u64 http_hash_mix(__u64 h, __u64 w)
+HTTP_INLINE __u64 http_hash_mix(__u64 h, __u64 w)
 {
 	h ^= w;
 	h *= 0xbf58476d1ce4e5b9ULL;
@@ -220,7 +230,7 @@ static inline __u64 http_hash_mix(__u64 h, __u64 w)
 
 /* The hash of a path of `length` bytes, given the hash of its full words
  * and the bytes after them (length % 8 of them, lowest first). */
-static inline __u64 http_path_hash_final(__u64 words_hash, __u64 partial, __u32 length)
+HTTP_INLINE __u64 http_path_hash_final(__u64 words_hash, __u64 partial, __u32 length)
 {
 	if (length & 7)
 		words_hash = http_hash_mix(words_hash, partial);
@@ -229,7 +239,7 @@ static inline __u64 http_path_hash_final(__u64 words_hash, __u64 partial, __u32 
 
 /* The same hash for a path the daemon is given (excluded paths, route
  * prefixes): at most max_len bytes of the NUL-terminated string. */
-static inline __u64 http_path_hash(const char *path, __u32 max_len)
+HTTP_INLINE __u64 http_path_hash(const char *path, __u32 max_len)
 {
 	__u64 hash = HTTP_PATH_HASH_SEED, partial = 0;
 	__u32 i;
@@ -246,7 +256,7 @@ static inline __u64 http_path_hash(const char *path, __u32 max_len)
 
 /* The path has grown to p->path_length bytes: check the route prefixes of
  * exactly that length.  `hash` is the hash of the path so far. */
-static inline void http_routes_at_length(struct http_parser *p, const struct http_route_table *routes,
+HTTP_INLINE void http_routes_at_length(struct http_parser *p, const struct http_route_table *routes,
 					 __u64 hash)
 {
 	__u32 i;
@@ -268,7 +278,7 @@ static inline void http_routes_at_length(struct http_parser *p, const struct htt
 
 /* The route prefixes ending within the n bytes of word w, which follows the
  * path's full words (their hash: words_hash), by length. */
-static inline void http_routes_in_word(struct http_parser *p, const struct http_route_table *routes,
+HTTP_INLINE void http_routes_in_word(struct http_parser *p, const struct http_route_table *routes,
 				       __u64 words_hash, __u64 w, __u32 n)
 {
 	__u32 i;
@@ -302,7 +312,7 @@ int http_routes_at_length_bpf(struct http_parser *p, __u64 hash);
 #define HTTP_ROUTES_AT_LENGTH(p, routes, hash) http_routes_at_length(p, routes, hash)
 #endif
 
-static inline void http_path_byte(struct http_parser *p, const struct http_route_table *routes, __u8 c)
+HTTP_INLINE void http_path_byte(struct http_parser *p, const struct http_route_table *routes, __u8 c)
 {
 	__u32 length = p->path_length;
 
@@ -322,7 +332,7 @@ static inline void http_path_byte(struct http_parser *p, const struct http_route
  * (user space: the daemon and the tests).  Prefixes longer than
  * HTTP_ROUTE_PREFIX_MAX or beyond HTTP_ROUTE_GROUPS_MAX are the caller's to
  * refuse.  Sorted by length, stable, so equal lengths keep their order. */
-static inline void http_route_table_build(struct http_route_table *t, const char *const *prefixes, __u32 count)
+HTTP_INLINE void http_route_table_build(struct http_route_table *t, const char *const *prefixes, __u32 count)
 {
 	__u32 i, j;
 
@@ -348,7 +358,7 @@ static inline void http_route_table_build(struct http_route_table *t, const char
 
 #define METHOD_WORD(a, b, c, d, e, f, g) WORD8(a, b, c, d, e, f, g, 0)
 
-static inline __u32 http_method_from_word(__u64 word)
+HTTP_INLINE __u32 http_method_from_word(__u64 word)
 {
 	switch (word) {
 	case METHOD_WORD('G', 'E', 'T', 0, 0, 0, 0): return HTTP_GET;
@@ -371,7 +381,7 @@ static inline __u32 http_method_from_word(__u64 word)
  * Starting messages
  * ------------------------------------------------------------------- */
 
-static inline void http_parser_clear(struct http_parser *p, __u32 state, __u32 flags)
+HTTP_INLINE void http_parser_clear(struct http_parser *p, __u32 state, __u32 flags)
 {
 	p->remaining = 0;
 	p->content_length = 0;
@@ -394,25 +404,25 @@ static inline void http_parser_clear(struct http_parser *p, __u32 state, __u32 f
 }
 
 /* A request parser between requests: the next byte starts one. */
-static inline void http_request_parser_init(struct http_parser *p)
+HTTP_INLINE void http_request_parser_init(struct http_parser *p)
 {
 	http_parser_clear(p, HTTP_IDLE, HTTP_F_REQUEST);
 }
 
 /* Whether the next byte fed to a request parser starts a new request. */
-static inline int http_request_starts(const struct http_parser *p)
+HTTP_INLINE int http_request_starts(const struct http_parser *p)
 {
 	return p->state == HTTP_IDLE || p->state == HTTP_COMPLETE;
 }
 
-static inline void http_request_begin(struct http_parser *p)
+HTTP_INLINE void http_request_begin(struct http_parser *p)
 {
 	http_parser_clear(p, HTTP_REQ_METHOD, HTTP_F_REQUEST);
 }
 
 /* A response parser at the start of the response to a request; no_body for
  * a request whose response has none (HEAD). */
-static inline void http_response_begin(struct http_parser *p, int no_body)
+HTTP_INLINE void http_response_begin(struct http_parser *p, int no_body)
 {
 	http_parser_clear(p, HTTP_STATUS_LINE, no_body ? HTTP_F_NO_BODY : 0);
 }
@@ -421,12 +431,12 @@ static inline void http_response_begin(struct http_parser *p, int no_body)
  * The byte machine
  * ------------------------------------------------------------------- */
 
-static inline __u8 ascii_lower(__u8 c)
+HTTP_INLINE __u8 ascii_lower(__u8 c)
 {
 	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 }
 
-static inline int hex_value(__u8 c)
+HTTP_INLINE int hex_value(__u8 c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -436,14 +446,14 @@ static inline int hex_value(__u8 c)
 	return -1;
 }
 
-static inline int http_fail(struct http_parser *p)
+HTTP_INLINE int http_fail(struct http_parser *p)
 {
 	p->state = HTTP_ERROR;
 	return HTTP_EV_ERROR;
 }
 
 /* The empty line after the headers: decide how the body is framed. */
-static inline int http_head_end(struct http_parser *p)
+HTTP_INLINE int http_head_end(struct http_parser *p)
 {
 	__u32 status = p->status;
 
@@ -498,7 +508,7 @@ static inline int http_head_end(struct http_parser *p)
 	return HTTP_EV_BODY;
 }
 
-static inline int http_header_name(struct http_parser *p, __u8 c)
+HTTP_INLINE int http_header_name(struct http_parser *p, __u8 c)
 {
 	__u16 pos = p->position;
 	__u8 lower = ascii_lower(c);
@@ -530,7 +540,7 @@ static inline int http_header_name(struct http_parser *p, __u8 c)
 	return HTTP_EV_NONE;
 }
 
-static inline int http_status_line(struct http_parser *p, __u8 c)
+HTTP_INLINE int http_status_line(struct http_parser *p, __u8 c)
 {
 	__u16 pos = p->position;
 
@@ -554,7 +564,7 @@ static inline int http_status_line(struct http_parser *p, __u8 c)
 	return HTTP_EV_NONE;
 }
 
-static inline int http_chunk_size(struct http_parser *p, __u8 c)
+HTTP_INLINE int http_chunk_size(struct http_parser *p, __u8 c)
 {
 	int digit;
 
@@ -585,7 +595,7 @@ static inline int http_chunk_size(struct http_parser *p, __u8 c)
 	return HTTP_EV_NONE;
 }
 
-static inline int http_request_method(struct http_parser *p, __u8 c)
+HTTP_INLINE int http_request_method(struct http_parser *p, __u8 c)
 {
 	__u32 length = p->method_length;
 
@@ -606,12 +616,12 @@ static inline int http_request_method(struct http_parser *p, __u8 c)
 	return HTTP_EV_NONE;
 }
 
-static inline int http_is_path_end(__u8 c)
+HTTP_INLINE int http_is_path_end(__u8 c)
 {
 	return c == ' ' || c == '?' || c == '#' || c == '\r' || c == '\n';
 }
 
-static inline int http_request_path(struct http_parser *p, const struct http_route_table *routes, __u8 c)
+HTTP_INLINE int http_request_path(struct http_parser *p, const struct http_route_table *routes, __u8 c)
 {
 	if (!http_is_path_end(c)) {
 		http_path_byte(p, routes, c);
@@ -623,13 +633,13 @@ static inline int http_request_path(struct http_parser *p, const struct http_rou
 	return HTTP_EV_REQUEST_LINE;
 }
 
-static inline int http_in_head(const struct http_parser *p)
+HTTP_INLINE int http_in_head(const struct http_parser *p)
 {
 	return p->state >= HTTP_REQ_METHOD && p->state <= HTTP_HEAD_END_LF;
 }
 
 /* Feed one byte.  Returns an enum http_event. */
-static inline int http_step(struct http_parser *p, const struct http_route_table *routes, __u8 c)
+HTTP_INLINE int http_step(struct http_parser *p, const struct http_route_table *routes, __u8 c)
 {
 	if (http_in_head(p) && ++p->head_length > HTTP_HEAD_MAX) {
 		p->state = HTTP_ERROR;
@@ -742,7 +752,7 @@ static inline int http_step(struct http_parser *p, const struct http_route_table
 #define HTTP_WORD_STEP_BYTES (8 * HTTP_WORD_STEP_WORDS)
 
 /* In these states every byte before the next LF leaves the parser as it is. */
-static inline int http_skips_to_lf(__u32 state)
+HTTP_INLINE int http_skips_to_lf(__u32 state)
 {
 	return state == HTTP_REQ_LINE_REST || state == HTTP_STATUS_REASON || state == HTTP_HEADER_SKIP ||
 	       state == HTTP_TRAILER_SKIP || state == HTTP_CHUNK_EXTENSION;
@@ -750,7 +760,7 @@ static inline int http_skips_to_lf(__u32 state)
 
 /* At the start of a header line: the two names that frame a body, or else
  * a line the byte machine would skip to its LF whatever its name is. */
-static inline __u32 http_header_start_word(struct http_parser *p, const __u8 *b)
+HTTP_INLINE __u32 http_header_start_word(struct http_parser *p, const __u8 *b)
 {
 	__u64 w0, w1;
 	__u8 first = b[0] | 0x20;
@@ -795,7 +805,7 @@ static inline __u32 http_header_start_word(struct http_parser *p, const __u8 *b)
 }
 
 /* At the start of a status line: "HTTP/x.y NNN" in one go. */
-static inline __u32 http_status_line_word(struct http_parser *p, const __u8 *b)
+HTTP_INLINE __u32 http_status_line_word(struct http_parser *p, const __u8 *b)
 {
 	__u64 w = http_load_word(b);
 	__u32 status;
@@ -818,7 +828,7 @@ static inline __u32 http_status_line_word(struct http_parser *p, const __u8 *b)
 }
 
 /* At the start of a request: the method and the space after it. */
-static inline __u32 http_method_word(struct http_parser *p, const __u8 *b)
+HTTP_INLINE __u32 http_method_word(struct http_parser *p, const __u8 *b)
 {
 	__u64 word = 0;
 	__u32 n;
@@ -843,7 +853,7 @@ static inline __u32 http_method_word(struct http_parser *p, const __u8 *b)
 
 /* Path bytes up to (not including) the byte that ends the path, a word at
  * a time, from a word boundary of the path. */
-static inline __u32 http_path_word(struct http_parser *p, const struct http_route_table *routes,
+HTTP_INLINE __u32 http_path_word(struct http_parser *p, const struct http_route_table *routes,
 				   const __u8 *b)
 {
 	__u64 w = http_load_word(b);
@@ -867,7 +877,7 @@ static inline __u32 http_path_word(struct http_parser *p, const struct http_rout
 /* The LF that ends a line being skipped: in the head it makes the same
  * transition whatever came before it on the line, so it is taken too; a
  * chunk-size line's LF decides on the size and is left to the byte step. */
-static inline __u32 http_skipped_to_lf(struct http_parser *p, __u32 before_lf)
+HTTP_INLINE __u32 http_skipped_to_lf(struct http_parser *p, __u32 before_lf)
 {
 	if (p->state == HTTP_TRAILER_SKIP) {
 		p->state = HTTP_TRAILER_START;
@@ -882,7 +892,7 @@ static inline __u32 http_skipped_to_lf(struct http_parser *p, __u32 before_lf)
 
 /* The bytes before the next LF (none of them changes the state), a word at
  * a time, then the last few of `available` one by one. */
-static inline __u32 http_skip_words(struct http_parser *p, const __u8 *b, __u32 available)
+HTTP_INLINE __u32 http_skip_words(struct http_parser *p, const __u8 *b, __u32 available)
 {
 	__u32 k, i, taken = 0;
 
@@ -911,7 +921,7 @@ static inline __u32 http_skip_words(struct http_parser *p, const __u8 *b, __u32 
 
 /* Content-Length digits (and the spaces or CR around them) up to the LF,
  * which ends the value: as stepping would take them. */
-static inline __u32 http_content_length_word(struct http_parser *p, const __u8 *b)
+HTTP_INLINE __u32 http_content_length_word(struct http_parser *p, const __u8 *b)
 {
 	__u32 i;
 
@@ -935,7 +945,7 @@ static inline __u32 http_content_length_word(struct http_parser *p, const __u8 *
 /* Whether b (HTTP_METHOD_MAX_LEN + 1 bytes) starts a request line: an
  * upper-case method and a space.  For finding a request at a packet start
  * after framing was lost. */
-static inline int http_starts_request(const __u8 *b)
+HTTP_INLINE int http_starts_request(const __u8 *b)
 {
 	struct http_parser probe;
 
@@ -944,7 +954,7 @@ static inline int http_starts_request(const __u8 *b)
 }
 
 /* The status of a status line at b (12 bytes), else 0. */
-static inline __u32 http_status_at(const __u8 *b)
+HTTP_INLINE __u32 http_status_at(const __u8 *b)
 {
 	struct http_parser probe;
 
@@ -958,7 +968,7 @@ static inline __u32 http_status_at(const __u8 *b)
  * One word step at b, with `available` bytes readable there.  Returns the
  * bytes taken (0: step a byte instead).
  */
-static inline __u32 http_word_step(struct http_parser *p, const struct http_route_table *routes,
+HTTP_INLINE __u32 http_word_step(struct http_parser *p, const struct http_route_table *routes,
 				   const __u8 *b, __u32 available)
 {
 	int in_head = http_in_head(p);
@@ -1041,7 +1051,7 @@ struct http_fast_head {
 
 /* The empty line (or not) at a line start: CRLF or a bare LF ends the head;
  * a CR followed by anything else is an error the steps report. */
-static inline void http_fast_line_start(struct http_fast_head *f, const __u8 *b, __u32 available)
+HTTP_INLINE void http_fast_line_start(struct http_fast_head *f, const __u8 *b, __u32 available)
 {
 	__u32 at = f->line;
 
@@ -1063,7 +1073,7 @@ static inline void http_fast_line_start(struct http_fast_head *f, const __u8 *b,
 }
 
 /* A header line [line, lf): what the byte machine would make of it. */
-static inline void http_fast_header(struct http_fast_head *f, const __u8 *b, __u32 lf)
+HTTP_INLINE void http_fast_header(struct http_fast_head *f, const __u8 *b, __u32 lf)
 {
 	struct http_parser *p = &f->p;
 	__u32 line = f->line, name, i;
@@ -1127,7 +1137,7 @@ static inline void http_fast_header(struct http_fast_head *f, const __u8 *b, __u
 }
 
 /* A line ends at lf. */
-static inline void http_fast_line_end(struct http_fast_head *f, const __u8 *b, __u32 available, __u32 lf)
+HTTP_INLINE void http_fast_line_end(struct http_fast_head *f, const __u8 *b, __u32 available, __u32 lf)
 {
 	if (f->headers)
 		http_fast_header(f, b, lf);
@@ -1154,7 +1164,7 @@ int http_fast_line_end_bpf(struct http_fast_head *f, const struct scan_window *w
  * response begun) at b.  Returns 0 when the fast path applies and
  * http_fast_head_word() may go on, -1 when it does not.
  */
-static inline int http_fast_head_begin(struct http_fast_head *f, const struct http_parser *in,
+HTTP_INLINE int http_fast_head_begin(struct http_fast_head *f, const struct http_parser *in,
 				       const struct http_route_table *routes, const __u8 *b, __u32 available)
 {
 	struct http_parser *p = &f->p;
@@ -1212,7 +1222,7 @@ static inline int http_fast_head_begin(struct http_fast_head *f, const struct ht
 
 /* One more word (or, at the end of what is there, the last few bytes).
  * Returns non-zero when the fast path is done or gives up. */
-static inline int http_fast_head_word(struct http_fast_head *f, const __u8 *b, __u32 available)
+HTTP_INLINE int http_fast_head_word(struct http_fast_head *f, const __u8 *b, __u32 available)
 {
 	/* Through memory, for the verifier (see http_fast_head_begin). */
 	__u32 pos = *(volatile __u32 *)&f->pos, i;
@@ -1258,7 +1268,7 @@ static inline int http_fast_head_word(struct http_fast_head *f, const __u8 *b, _
  * event of its last byte (as http_step() returns it) and *taken its length.
  * -1 if the fast path gave up (then *out is untouched).
  */
-static inline int http_fast_head_end(struct http_fast_head *f, struct http_parser *out, __u32 *taken)
+HTTP_INLINE int http_fast_head_end(struct http_fast_head *f, struct http_parser *out, __u32 *taken)
 {
 	struct http_parser *p = &f->p;
 	int event;
@@ -1282,7 +1292,7 @@ static inline int http_fast_head_end(struct http_fast_head *f, struct http_parse
  * the caller has at this point; returns how many of them are body.  Sets
  * *event to HTTP_EV_COMPLETE when the last of them ends the message.
  */
-static inline __u64 http_skip(struct http_parser *p, __u64 available, int *event)
+HTTP_INLINE __u64 http_skip(struct http_parser *p, __u64 available, int *event)
 {
 	__u64 n;
 

@@ -41,7 +41,9 @@ static void refresh_listeners(struct metrics_context *m, struct probes *p, const
 
 static int run_check(const struct runway_options *opts)
 {
-	const struct probes_config check_config = { .max_targets = 1, .target_level_min = 1, .target_level_max = 1 };
+	const struct probes_config check_config = {
+		.max_targets = 1, .target_level_min = 1, .target_level_max = 1, .no_fast_path = opts->no_fast_path,
+	};
 	struct kernel_features features;
 	struct probes probes;
 	const char *blocker;
@@ -142,6 +144,7 @@ int main(int argc, char **argv)
 		.target_level_min = level > 0 ? level : 0,
 		.target_level_max = level > 0 ? level : 0,
 		.learn_ports = target.all_ports,
+		.no_fast_path = opts.no_fast_path,
 		.excluded_paths = opts.excluded_paths,
 		.excluded_path_count = opts.excluded_path_count,
 		.route_prefixes = route_prefixes,

@@ -37,6 +37,8 @@ void options_usage(FILE *out)
 		"      --no-read-hook     do not attach the node-wide TCP read tracepoint: every TCP\n"
 		"                         read on the node gets cheaper, and requests count as in\n"
 		"                         flight from their arrival (no runway_requests_queued)\n"
+		"      --no-fast-path     frame every message head step by step, not in one pass\n"
+		"                         (the counts are the same; for diagnosis and tests)\n"
 		"      --allow-root-cgroup\n"
 		"                         accept a target in the root cgroup (refused by default:\n"
 		"                         every packet on the node would run our programs)\n"
@@ -94,7 +96,7 @@ static int parse_listen(struct runway_options *opts, const char *text)
 
 int options_parse(struct runway_options *opts, int argc, char **argv)
 {
-	enum { OPT_CHECK = 0x100, OPT_NO_READ_HOOK, OPT_ROUTE_GROUP, OPT_LOOPS, OPT_ALLOW_ROOT_CGROUP };
+	enum { OPT_CHECK = 0x100, OPT_NO_READ_HOOK, OPT_ROUTE_GROUP, OPT_LOOPS, OPT_ALLOW_ROOT_CGROUP, OPT_NO_FAST_PATH };
 	static const struct option long_options[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "cgroup", required_argument, NULL, 'c' },
@@ -104,6 +106,7 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 		{ "route-group", required_argument, NULL, OPT_ROUTE_GROUP },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "no-read-hook", no_argument, NULL, OPT_NO_READ_HOOK },
+		{ "no-fast-path", no_argument, NULL, OPT_NO_FAST_PATH },
 		{ "loops", required_argument, NULL, OPT_LOOPS },
 		{ "allow-root-cgroup", no_argument, NULL, OPT_ALLOW_ROOT_CGROUP },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -176,6 +179,9 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 			break;
 		case OPT_NO_READ_HOOK:
 			opts->no_read_hook = true;
+			break;
+		case OPT_NO_FAST_PATH:
+			opts->no_fast_path = true;
 			break;
 		case OPT_LOOPS:
 			if (strcmp(optarg, "auto") && strcmp(optarg, "open-coded") && strcmp(optarg, "bpf_loop")) {

@@ -143,6 +143,7 @@ int probes_load(struct probes *p, const struct kernel_features *f, const struct 
 	p->skel = skel;
 	skel->rodata->read_hook_enabled = f->read_hook;
 	skel->rodata->learn_ports = c->learn_ports;
+	skel->rodata->fast_path_enabled = !c->no_fast_path;
 	skel->rodata->target_level_min = c->target_level_min;
 	skel->rodata->target_level_max = c->target_level_max;
 	for (i = 0; i < c->excluded_path_count; i++)

@@ -18,6 +18,7 @@ struct probes_config {
 	unsigned target_level_min; /* cgroup levels (the mount's root is 0) where */
 	unsigned target_level_max; /* target cgroups sit; max - min < RUNWAY_TARGET_LEVELS */
 	bool learn_ports;          /* claim connections on every port a target listens on */
+	bool no_fast_path;         /* --no-fast-path: every head framed by the steps */
 	const char *const *excluded_paths;
 	size_t excluded_path_count;
 	const char *const *route_prefixes; /* route groups, in the user's order */

@@ -195,6 +195,16 @@ class TokenStreams_bpf_loop(TokenStreams, RunwayCase):
     daemon_extra = ("--loops", "bpf_loop")
 
 
+# The whole-head fast path forced off: every head framed by the word and byte
+# steps must give the same counts (the tests above run with it on).
+class Pipelining_no_fast_path(Pipelining, RunwayCase):
+    daemon_extra = ("--no-fast-path",)
+
+
+class TokenStreams_no_fast_path(TokenStreams, RunwayCase):
+    daemon_extra = ("--no-fast-path",)
+
+
 @stacks("uvloop", "asyncio")
 class Bodies:
     """Large request bodies, read by the app or not, each followed by
@@ -323,6 +333,18 @@ class KeepAliveRace:
         # before any program sees it: those cannot be counted.
         self.assertLessEqual(unserved, tally["lost"])
         self.assertGreater(tally["lost"], 0, "no client met the race: the test proves nothing")
+
+
+class Overload_no_fast_path(Overload, RunwayCase):
+    daemon_extra = ("--no-fast-path",)
+
+
+class Bodies_no_fast_path(Bodies, RunwayCase):
+    daemon_extra = ("--no-fast-path",)
+
+
+class LongHeads_no_fast_path(LongHeads, RunwayCase):
+    daemon_extra = ("--no-fast-path",)
 
 
 class Http2Preface(RunwayCase):
