@@ -418,6 +418,8 @@ class WebSocket:
 # Families the daemon must always export, with their TYPE.  The accept-queue
 # families are checked in test_queued.py.
 FAMILIES = {
+    "runway_requests_outstanding": "gauge",
+    "runway_requests_outstanding_seconds_total": "counter",
     "runway_requests_in_flight": "gauge",
     "runway_requests_queued": "gauge",
     "runway_requests_total": "counter",
