@@ -134,13 +134,15 @@ int main(int argc, char **argv)
 	for (;;) {
 		struct timespec timeout = { .tv_sec = 1 };
 		int sig = sigtimedwait(&signals, NULL, &timeout);
+		/* Kept before the refresh below, which may change errno. */
+		int wait_error = sig < 0 ? errno : 0;
 
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
 		if (target.all_ports && ++ticks % LISTEN_PORT_REFRESH_S == 0)
 			refresh_listen_ports(&metrics, &target);
-		if (sig < 0 && errno != EAGAIN && errno != EINTR) {
-			log_error("waiting for signals failed: %s", strerror(errno));
+		if (sig < 0 && wait_error != EAGAIN && wait_error != EINTR) {
+			log_error("waiting for signals failed: %s", strerror(wait_error));
 			goto cleanup;
 		}
 	}
