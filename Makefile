@@ -40,7 +40,7 @@ LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(DAEMON_OBJS))
 .DELETE_ON_ERROR:
 # The BPF object is an input of the skeleton, not a throw-away: keep it.
 .SECONDARY:
-.PHONY: all clean test unit-test integration-test demo bench deps
+.PHONY: all clean test unit-test deploy-test integration-test demo bench deps
 
 all: $(OUTPUT)/runway-bpfd
 
@@ -78,10 +78,15 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 unit-test: $(UNIT_BINS)
 	$(Q)scripts/run-unit-tests.sh $(UNIT_BINS)
 
+# promtool on the scrape config and the rules (with their unit tests), and the
+# KEDA, HPA and dashboard files; no root needed.
+deploy-test:
+	$(Q)$(PYTHON) tests/integration/check_deploy.py
+
 integration-test: $(OUTPUT)/runway-bpfd
 	$(Q)$(PYTHON) tests/integration/run.py --daemon $(OUTPUT)/runway-bpfd
 
-test: unit-test integration-test
+test: unit-test deploy-test integration-test
 
 deps:
 	$(Q)scripts/install-deps.sh

@@ -1,0 +1,417 @@
+# SPDX-License-Identifier: MIT
+"""From metric to replicas, through a real Prometheus (issue 10).
+
+Several simulated pods of a Deployment, each a uvicorn with its own daemon
+(as the sidecar runs), scraped every second by a test-owned Prometheus
+(Debian's binary) through the scrape job of deploy/prometheus-scrape.yaml:
+its Kubernetes discovery is replaced by static targets carrying the
+__meta_kubernetes_* labels the pod role would give, so its own relabeling
+makes the `namespace` and `pod` labels.  The rules of
+deploy/prometheus-rules.yaml are loaded.
+
+Closed-loop clients keep the wall-clock start and end of every request: the
+ground truth of how many requests each pod had outstanding, at every
+instant.  The test evaluates, through the HTTP API, the query strings as
+deploy/ has them (KEDA's query, prometheus-adapter's metricsQuery, the
+recording rules, the alert expressions, every dashboard query) and checks
+the scaling numbers against the truth within 2 %, and that the replica count
+the Kubernetes HPA formula gives for them is ceil(true total / per-pod
+target).
+"""
+
+import math
+import random
+import socket
+import time
+
+import deploy_files
+import fixtures
+from base import RunwayCase
+from client import Clients, KeepAlive
+
+SCRAPE_INTERVAL = "1s"
+# What Grafana's $__rate_interval is for a 15 s scrape interval, the usual.
+RATE_INTERVAL = "1m"
+ACCURACY = 0.02
+# The rule manager evaluates at its own instants, up to 1 s before the query
+# time, and may or may not have seen the scrape just before: one sample of a
+# 60 s window, at most 1/59 of the rate.
+RULE_ENGINE_TOLERANCE = 0.05
+QUEUED_FAMILIES = ("runway_requests_queued", "runway_request_queue_seconds")
+
+
+def busy_integral(intervals, start, end):
+    """Request-seconds that requests [(t0, t1)...] spent between start and end."""
+    total = 0.0
+    for per_client in intervals:
+        for t0, t1 in per_client:
+            if t1 > start and t0 < end:
+                total += min(t1, end) - max(t0, start)
+    return total
+
+
+def always(now):
+    return 0.0
+
+
+def bursts(start, period, on):
+    """A schedule: requests during the first `on` seconds of every period."""
+    def pause(now):
+        phase = (now - start) % period
+        return 0.0 if phase < on else period - phase
+    return pause
+
+
+class SimulatedPod:
+    """A uvicorn with a daemon watching its cgroup, a Kubernetes pod name,
+    and closed-loop clients that log when each request started and ended."""
+
+    def __init__(self, case, name, namespace, clients, path, stack="uvloop", daemon_args=(),
+                 think=0.0):
+        self.name = name
+        self.namespace = namespace
+        self.deployment = name.rsplit("-", 2)[0]
+        self.path = path
+        self.client_count = clients
+        self.think = think
+        self.read_hook = "--no-read-hook" not in daemon_args
+        self.app = case.start_app(stack=stack)
+        self.daemon = case.start_daemon(
+            args=["--cgroup", self.app.cgroup.path] + list(daemon_args), name="daemon-" + name)
+        self.intervals = [[] for _ in range(clients)]
+        self.clients = None
+
+    def start_load(self, pause, seed):
+        host, port, path, think = self.app.host, self.app.port, self.path, self.think
+        intervals = self.intervals
+
+        def worker(clients, i):
+            rng = random.Random(seed * 1000 + i)
+            conn = KeepAlive(host, port, timeout=60)
+            mine = intervals[i]
+            try:
+                while not clients.stop_event.is_set():
+                    wait = pause(time.time())
+                    if wait > 0:
+                        # uvicorn closes idle keep-alive connections after
+                        # 5 s: start each burst on a fresh one.
+                        conn.close()
+                        clients.stop_event.wait(wait)
+                        continue
+                    t0 = time.time()
+                    status, _ = conn.request("GET", path)
+                    t1 = time.time()
+                    mine.append((t0, t1))
+                    clients.record(i, status)
+                    if think:
+                        clients.stop_event.wait(rng.uniform(0, think))
+            finally:
+                conn.close()
+        self.clients = Clients(self.client_count, worker).start()
+
+    def stop_load(self):
+        if self.clients is not None:
+            self.clients.stop(timeout=60)
+
+    def check_load(self, case):
+        case.assertEqual(self.clients.errors, [], "client errors on %s" % self.name)
+        case.assertEqual(set(self.clients.statuses), {200}, "statuses on %s" % self.name)
+
+    def truth(self, start, end):
+        """Mean requests outstanding between start and end, by the clients' clocks."""
+        return busy_integral(self.intervals, start, end) / (end - start)
+
+    def meta(self):
+        """The labels Kubernetes' pod discovery gives the sidecar's port."""
+        return {"namespace": self.namespace, "pod_name": self.name,
+                "pod_container_port_name": "runway-metrics", "pod_phase": "Running",
+                "pod_node_name": socket.gethostname()}
+
+
+class ScalingPath(RunwayCase):
+
+    def setUp(self):
+        super().setUp()
+        self.keda = deploy_files.Keda()
+        self.hpa = deploy_files.Hpa()
+        self.version = fixtures.prometheus_version()
+        self.assertGreaterEqual(self.version, (2, 0, 0), "prometheus version")
+        self.note("prometheus %s", ".".join(map(str, self.version)))
+
+    # -- fixtures --------------------------------------------------------
+    def start_pods(self, specs):
+        return [SimulatedPod(self, name, self.keda.namespace, **kw) for name, kw in specs]
+
+    def start_prometheus(self, pods):
+        config, job = deploy_files.scrape_job()
+        targets = [("127.0.0.1:%d" % p.daemon.port, p.meta()) for p in pods]
+        # The app's own port is a container port too: the job must drop it.
+        decoy = dict(pods[0].meta(), pod_container_port_name="")
+        targets.append(("127.0.0.1:%d" % pods[0].app.port, decoy))
+        job = deploy_files.job_with_static_pods(job, targets)
+        job["scrape_interval"] = SCRAPE_INTERVAL
+        job["scrape_timeout"] = SCRAPE_INTERVAL
+        prometheus_config = {
+            "global": {"scrape_interval": SCRAPE_INTERVAL, "scrape_timeout": SCRAPE_INTERVAL,
+                       "evaluation_interval": SCRAPE_INTERVAL},
+            "rule_files": [deploy_files.RULES],
+            "scrape_configs": [job],
+        }
+        self.assertEqual(config.get("rule_files"), ["prometheus-rules.yaml"],
+                         "rule_files of %s" % deploy_files.SCRAPE)
+        server = fixtures.Prometheus(self.logdir, prometheus_config)
+        self.log_paths.append(server.log_path)
+        self.addCleanup(server.stop)
+        server.start()
+        # Every daemon scraped (and nothing else) before the load starts.
+        up = 'up{job="%s"}' % job["job_name"]
+
+        def all_up():
+            result = server.query(up, time.time())
+            return (len(result) == len(pods) and
+                    all(r["value"][1] == "1" for r in result)) and result
+        result = self.poll(all_up, timeout=30, interval=0.5)
+        self.assertTrue(result, "%s: expected %d targets up, got %s" %
+                        (up, len(pods), server.query(up, time.time())))
+        return server
+
+    # -- checks ----------------------------------------------------------
+    def sampled_windows(self, server, at, pods):
+        """{pod: (first, last sample time)} of the integral's samples in the
+        1 m window ending at `at`: the interval rate() measures over."""
+        result = server.query("runway_requests_outstanding_seconds_total[1m]", at)
+        windows = {}
+        for series in result:
+            labels = series["metric"]
+            self.assertEqual(labels.get("namespace"), self.keda.namespace, "namespace label: %s" % labels)
+            self.assertIn("node", labels, "node label: %s" % labels)
+            times = [float(t) for t, _ in series["values"]]
+            self.assertGreaterEqual(len(times), 45, "samples of %s in the last minute" % labels)
+            windows[labels["pod"]] = (times[0], times[-1])
+        self.assertEqual(sorted(windows), sorted(p.name for p in pods), "pods with samples")
+        return windows
+
+    def by_label(self, result, label):
+        out = {}
+        for r in result:
+            key = r["metric"].get(label)
+            self.assertNotIn(key, out, "two series with %s=%s: %s" % (label, key, result))
+            out[key] = float(r["value"][1])
+        return out
+
+    def check_replica_boundary(self, truth, target, current, what):
+        """The load must not put the truth within the accuracy of a point
+        where the replica count changes, or the comparison means nothing."""
+        low, high = truth * (1 - ACCURACY), truth * (1 + ACCURACY)
+        self.assertEqual(math.ceil(low / target), math.ceil(high / target),
+                         "%s: true total %.2f is within %d%% of a replica boundary (target %g): "
+                         "the test's load needs adjusting" % (what, truth, ACCURACY * 100, target))
+        for value in (low, high):
+            ratio = value / (target * current)
+            self.assertGreater(abs(ratio - 1), deploy_files.HPA_TOLERANCE,
+                               "%s: true total %.2f is within the HPA's tolerance of %d pods x %g: "
+                               "the test's load needs adjusting" % (what, truth, current, target))
+
+    def check_scaling(self, server, at, pods, label):
+        """Everything in deploy/ evaluated at `at` against the clients' truth."""
+        ns = self.keda.namespace
+        scaled = [p for p in pods if p.deployment == self.keda.deployment]
+        others = [p for p in pods if p.deployment != self.keda.deployment]
+        self.assertTrue(scaled and others, "the test needs pods of %s and of another Deployment" %
+                        self.keda.deployment)
+        windows = self.sampled_windows(server, at, pods)
+        truth = {p.name: p.truth(*windows[p.name]) for p in pods}
+        true_total = sum(truth[p.name] for p in scaled)
+        current = len(scaled)
+        self.assertEqual(self.hpa.target, self.keda.threshold,
+                         "per-pod target of deploy/hpa.yaml vs deploy/keda-scaledobject.yaml")
+        target = self.keda.threshold
+        self.check_replica_boundary(true_total, target, current, label)
+        expected_replicas = math.ceil(true_total / target)
+
+        # KEDA: the query is the total; AverageValue divides it by threshold.
+        self.assertEqual(self.keda.metric_type, "AverageValue", "KEDA metricType")
+        result = server.query(self.keda.query, at)
+        self.assertEqual(len(result), 1, "KEDA query returned %s" % result)
+        keda_total = float(result[0]["value"][1])
+        keda_replicas = deploy_files.hpa_external_average_value(keda_total, target, current)
+        self.note("%s: truth %.2f requests outstanding over %s (%s); KEDA query %.2f (%+.2f%%) -> "
+                  "%d replicas, ceil(truth / %g) = %d", label, true_total,
+                  ", ".join(p.name for p in scaled),
+                  ", ".join("%.2f" % truth[p.name] for p in scaled), keda_total,
+                  100 * (keda_total / true_total - 1), keda_replicas, target, expected_replicas)
+        self.assertNear(keda_total, true_total, ACCURACY, "KEDA query result")
+        self.assertEqual(keda_replicas, expected_replicas,
+                         "replicas from the KEDA query (HPA External AverageValue formula)")
+
+        # HPA through prometheus-adapter: one value per pod, averaged.
+        adapter = self.by_label(server.query(self.hpa.metric_query(ns, [p.name for p in scaled]), at),
+                                "pod")
+        self.assertEqual(sorted(adapter), sorted(p.name for p in scaled), "pods the adapter query returns")
+        for p in scaled:
+            self.assertNear(adapter[p.name], truth[p.name], ACCURACY, "adapter value of %s" % p.name)
+        hpa_replicas = deploy_files.hpa_pods_average_value(list(adapter.values()), self.hpa.target, current)
+        self.note("%s: adapter per pod %s -> %d replicas", label,
+                  ", ".join("%.2f" % adapter[p.name] for p in scaled), hpa_replicas)
+        self.assertEqual(hpa_replicas, expected_replicas,
+                         "replicas from the adapter metric (HPA Pods AverageValue formula)")
+
+        # The recording rules' expressions, evaluated at the same instant.
+        rules = deploy_files.recording_rules()
+        per_pod = self.by_label(server.query(rules["pod:runway_requests_outstanding:rate1m"], at), "pod")
+        self.assertEqual(sorted(per_pod), sorted(truth), "pods of the per-pod rule")
+        for name, value in per_pod.items():
+            self.assertNear(value, truth[name], ACCURACY, "per-pod rule for %s" % name)
+        per_deployment = self.by_label(
+            server.query(rules["deployment:runway_requests_outstanding:rate1m"], at), "deployment")
+        deployments = {p.deployment for p in pods}
+        self.assertEqual(sorted(per_deployment), sorted(deployments), "deployments of the per-deployment rule")
+        for deployment in deployments:
+            want = sum(truth[p.name] for p in pods if p.deployment == deployment)
+            self.assertNear(per_deployment[deployment], want, ACCURACY,
+                            "per-deployment rule for %s" % deployment)
+        # ... and as the rule manager recorded them.
+        recorded = {"pod:runway_requests_outstanding:rate1m": ("pod", per_pod),
+                    "deployment:runway_requests_outstanding:rate1m": ("deployment", per_deployment)}
+        for record, (label_name, evaluated) in recorded.items():
+            got = self.by_label(server.query(record, at), label_name)
+            self.assertEqual(sorted(got), sorted(evaluated), "series recorded by %s" % record)
+            for key, value in got.items():
+                self.assertNear(value, evaluated[key], RULE_ENGINE_TOLERANCE,
+                                "%s{%s=%s} recorded vs evaluated" % (record, label_name, key))
+        for group in server.api("rules")["groups"]:
+            for rule in group["rules"]:
+                self.assertEqual((rule["health"], rule.get("lastError", "")), ("ok", ""),
+                                 "rule %s" % rule["name"])
+
+        # Alerts: kernel queueing on the pods whose event loop is blocked
+        # (where the read hook shows it), nothing else.
+        alerts = deploy_files.alerting_rules()
+        queueing = self.by_label(server.query(alerts["RunwayKernelQueueing"], at), "pod")
+        self.assertEqual(sorted(queueing), sorted(p.name for p in pods if p.read_hook and "/block" in p.path),
+                         "pods RunwayKernelQueueing's expression selects")
+        for name, expr in alerts.items():
+            if name != "RunwayKernelQueueing":
+                self.assertEqual(server.query(expr, at), [], "%s's expression" % name)
+
+        # A sampled gauge at a 15 s scrape, for comparison (not asserted).
+        sampled = 0.0
+        for series in server.query("runway_requests_outstanding[1m]", at):
+            if series["metric"]["pod"] in {p.name for p in scaled}:
+                values = [float(v) for _, v in series["values"]][::15]
+                sampled += sum(values) / len(values)
+        self.note("%s: a 15 s sampled gauge would read %.2f (%+.0f%%)", label, sampled,
+                  100 * (sampled / true_total - 1))
+        return true_total
+
+    def check_dashboard(self, server, at, read_hook=True):
+        defaults = deploy_files.dashboard_defaults()
+        self.assertEqual(defaults.get("deployment"), self.keda.deployment, "dashboard's default deployment")
+        substitutions = dict(defaults, namespace=self.keda.namespace, __rate_interval=RATE_INTERVAL)
+        queries = deploy_files.dashboard_queries(substitutions)
+        self.assertGreaterEqual(len(queries), 10, "dashboard queries")
+        for title, ref, expr in queries:
+            result = server.query(expr, at)
+            needs_read_hook = any(f in expr for f in QUEUED_FAMILIES)
+            if read_hook or not needs_read_hook:
+                self.assertTrue(result, "dashboard panel %r query %s returned nothing: %s" %
+                                (title, ref, expr))
+            else:
+                self.assertEqual(result, [], "panel %r query %s without the read hook" % (title, ref))
+
+    def run_load(self, pods, schedule, seed):
+        for i, p in enumerate(pods):
+            p.start_load(schedule, seed + i)
+
+    def stop_load(self, pods):
+        for p in pods:
+            p.stop_load()
+        for p in pods:
+            p.check_load(self)
+
+    # -- tests -----------------------------------------------------------
+    def test_steady_load(self):
+        """Three pods of my-api under steady closed-loop load: a blocked event
+        loop (requests queue in the kernel), async sleeps (in flight), and a
+        blocked loop watched without the read hook; a fourth pod of another
+        Deployment (my-api-worker) that the queries must leave out."""
+        pods = self.start_pods([
+            ("my-api-7d9f8b6c5d-x2v7q", dict(clients=15, path="/block?ms=65")),
+            ("my-api-7d9f8b6c5d-k8m4z", dict(clients=16, path="/sleep?ms=1000")),
+            ("my-api-7d9f8b6c5d-p5r9t", dict(clients=15, path="/block?ms=65", stack="asyncio",
+                                             daemon_args=["--no-read-hook"])),
+            ("my-api-worker-5f7b9c8d4-q8z2m", dict(clients=5, path="/sleep?ms=1000")),
+        ])
+        server = self.start_prometheus(pods)
+        start = time.time()
+        self.run_load(pods, always, seed=1)
+        try:
+            # 8 s to settle, then a whole 1 m window inside the load.
+            at = start + 8 + 60
+            time.sleep(max(0.0, at + 2 - time.time()))
+        finally:
+            self.stop_load(pods)
+        self.check_scaling(server, at, pods, "steady")
+        self.check_dashboard(server, at)
+
+    def test_bursty_load(self):
+        """The same pods with bursts: 6 s of closed-loop load with random
+        pauses, 6 s of nothing, every 12 s.  The 1 m window holds five whole
+        periods and both of its ends fall in quiet time; the burst before it
+        is the warm-up."""
+        period, on = 12.0, 6.0
+        pods = self.start_pods([
+            ("my-api-7d9f8b6c5d-x2v7q", dict(clients=30, path="/block?ms=33")),
+            ("my-api-7d9f8b6c5d-k8m4z", dict(clients=30, path="/sleep?ms=1000", think=0.4)),
+            ("my-api-7d9f8b6c5d-p5r9t", dict(clients=12, path="/block?ms=83", stack="asyncio",
+                                             daemon_args=["--no-read-hook"])),
+            ("my-api-worker-5f7b9c8d4-q8z2m", dict(clients=10, path="/sleep?ms=1000", think=0.4)),
+        ])
+        server = self.start_prometheus(pods)
+        start = time.time() + 0.5
+        self.run_load(pods, bursts(start, period, on), seed=2)
+        try:
+            at = start + 5 * period + on + (period - on) / 2 + 1.0
+            time.sleep(max(0.0, at + 2 - time.time()))
+        finally:
+            self.stop_load(pods)
+        # Quiet at both ends of the window: nothing outstanding for a second
+        # around them, by the clients' clocks.
+        for edge in (at - 60, at):
+            for p in pods:
+                self.assertEqual(busy_integral(p.intervals, edge - 1, edge + 0.5), 0.0,
+                                 "%s busy around %.1f: the bursts overran the quiet time" % (p.name, edge))
+        self.check_scaling(server, at, pods, "bursty")
+        self.check_dashboard(server, at)
+
+    def test_queries_without_read_hook(self):
+        """Every pod watched with --no-read-hook: the scaling queries, the
+        recording rules and the dashboard (but for the queued panels) still
+        return data, so the autoscaler never reads an empty result as 0."""
+        pods = self.start_pods([
+            ("my-api-7d9f8b6c5d-x2v7q", dict(clients=8, path="/block?ms=25",
+                                             daemon_args=["--no-read-hook"])),
+            ("my-api-7d9f8b6c5d-k8m4z", dict(clients=8, path="/sleep?ms=200",
+                                             daemon_args=["--no-read-hook"])),
+            ("my-api-worker-5f7b9c8d4-q8z2m", dict(clients=2, path="/sleep?ms=200",
+                                                   daemon_args=["--no-read-hook"])),
+        ])
+        server = self.start_prometheus(pods)
+        self.run_load(pods, always, seed=3)
+        try:
+            time.sleep(8)
+            at = time.time() - 0.5
+        finally:
+            self.stop_load(pods)
+        scaled = [p.name for p in pods if p.deployment == self.keda.deployment]
+        result = server.query(self.keda.query, at)
+        self.assertEqual(len(result), 1, "KEDA query without the read hook returned %s" % result)
+        self.assertGreater(float(result[0]["value"][1]), 0, "KEDA query without the read hook")
+        adapter = self.by_label(server.query(self.hpa.metric_query(self.keda.namespace, scaled), at), "pod")
+        self.assertEqual(sorted(adapter), sorted(scaled), "adapter query without the read hook")
+        self.assertTrue(all(v > 0 for v in adapter.values()), "adapter values %s" % adapter)
+        for record, expr in deploy_files.recording_rules().items():
+            self.assertTrue(server.query(expr, at), "%s's expression without the read hook" % record)
+            self.assertTrue(self.poll(lambda: server.query(record, time.time()), timeout=5),
+                            "%s recorded without the read hook" % record)
+        self.check_dashboard(server, at, read_hook=False)
