@@ -275,3 +275,76 @@ def new_connection_loop(host, port, path, timeout=20.0):
             except (OSError, http.client.HTTPException) as e:
                 clients.error(i, e)
     return worker
+
+
+# <asm-generic/socket.h> (x86, arm64): the receive time of each segment, as
+# CLOCK_REALTIME, in a control message of recvmsg().  Python has no names for them.
+SO_TIMESTAMPNS = 35
+SCM_TIMESTAMPNS = SO_TIMESTAMPNS
+_TIMESPEC = struct.Struct("@qq")
+
+
+class TimedKeepAlive:
+    """A keep-alive connection for GETs that tells when each request was out
+    and answered, as ground truth for what the server's kernel sees:
+    `sent` is read just before the request is written, `answered` is the
+    kernel's receive time of the segment that completed the response
+    (SO_TIMESTAMPNS), so the time the client thread takes to wake up and
+    parse the response is not counted.  Responses must have a
+    Content-Length (uvicorn's JSON answers do)."""
+
+    def __init__(self, host, port, timeout=60.0):
+        _check_target(host)
+        self.host, self.port, self.timeout = host, port, timeout
+        self.sock = None
+        self.buf = b""
+
+    def _connect(self):
+        self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.buf = b""
+
+    def _receive(self):
+        """More bytes into buf; the receive time of the last segment read."""
+        data, ancillary, _, _ = self.sock.recvmsg(65536, socket.CMSG_SPACE(_TIMESPEC.size))
+        if not data:
+            raise EOFError("server closed the connection")
+        self.buf += data
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == SCM_TIMESTAMPNS:
+                seconds, nanoseconds = _TIMESPEC.unpack(payload[:_TIMESPEC.size])
+                return seconds + nanoseconds / 1e9
+        raise AssertionError("no SO_TIMESTAMPNS receive time from the kernel")
+
+    def get(self, path):
+        """(status, sent, answered) of one GET."""
+        if self.sock is None:
+            self._connect()
+        request = ("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, self.host)).encode()
+        sent = time.time()
+        self.sock.sendall(request)
+        answered = None
+        while b"\r\n\r\n" not in self.buf:
+            answered = self._receive()
+        head, _, _ = self.buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        length = None
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        if length is None:
+            raise AssertionError("response without Content-Length: %r" % head)
+        end = len(head) + 4 + length
+        while len(self.buf) < end:
+            answered = self._receive()
+        if len(self.buf) > end:
+            raise AssertionError("bytes after the response: %r" % self.buf[end:])
+        self.buf = b""
+        return status, sent, answered
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None

@@ -9,9 +9,10 @@ __meta_kubernetes_* labels the pod role would give, so its own relabeling
 makes the `namespace` and `pod` labels.  The rules of
 deploy/prometheus-rules.yaml are loaded.
 
-Closed-loop clients keep the wall-clock start and end of every request: the
-ground truth of how many requests each pod had outstanding, at every
-instant.  The test evaluates, through the HTTP API, the query strings as
+Closed-loop clients keep the wall-clock start and end of every request (the
+end as their kernel's receive time of the response's last segment, so their
+own wake-up is not counted): the ground truth of how many requests each pod
+had outstanding, at every instant.  The test evaluates, through the HTTP API, the query strings as
 deploy/ has them (KEDA's query, prometheus-adapter's metricsQuery, the
 recording rules, the alert expressions, every dashboard query) and checks
 the scaling numbers against the truth within 2 %, and that the replica count
@@ -27,7 +28,7 @@ import time
 import deploy_files
 import fixtures
 from base import RunwayCase
-from client import Clients, KeepAlive
+from client import Clients, TimedKeepAlive
 
 SCRAPE_INTERVAL = "1s"
 # What Grafana's $__rate_interval is for a 15 s scrape interval, the usual.
@@ -64,7 +65,7 @@ def bursts(start, period, on):
 
 class SimulatedPod:
     """A uvicorn with a daemon watching its cgroup, a Kubernetes pod name,
-    and closed-loop clients that log when each request started and ended."""
+    and closed-loop clients that log when each request was sent and answered."""
 
     def __init__(self, case, name, namespace, clients, path, stack="uvloop", daemon_args=(),
                  think=0.0):
@@ -87,7 +88,7 @@ class SimulatedPod:
 
         def worker(clients, i):
             rng = random.Random(seed * 1000 + i)
-            conn = KeepAlive(host, port, timeout=60)
+            conn = TimedKeepAlive(host, port, timeout=60)
             mine = intervals[i]
             try:
                 while not clients.stop_event.is_set():
@@ -98,10 +99,8 @@ class SimulatedPod:
                         conn.close()
                         clients.stop_event.wait(wait)
                         continue
-                    t0 = time.time()
-                    status, _ = conn.request("GET", path)
-                    t1 = time.time()
-                    mine.append((t0, t1))
+                    status, sent, answered = conn.get(path)
+                    mine.append((sent, answered))
                     clients.record(i, status)
                     if think:
                         clients.stop_event.wait(rng.uniform(0, think))
