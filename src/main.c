@@ -73,6 +73,7 @@ int main(int argc, char **argv)
 {
 	struct http_endpoint endpoint = { .listen_fd = -1 };
 	struct probes probes = { 0 };
+	const char *route_prefixes[ROUTE_GROUPS_MAX];
 	struct probes_config config;
 	struct kernel_features features;
 	struct runway_options opts;
@@ -83,6 +84,7 @@ int main(int argc, char **argv)
 	const char *blocker;
 	sigset_t signals;
 	int err, level, exit_code = EXIT_RUNTIME;
+	size_t i;
 	unsigned ticks = 0;
 
 	err = options_parse(&opts, argc, argv);
@@ -102,6 +104,8 @@ int main(int argc, char **argv)
 	}
 	if (opts.no_read_hook)
 		kernel_features_drop_read_hooks(&features);
+	if (kernel_features_choose_loops(&features, opts.loops))
+		return EXIT_USAGE;
 	if (target_resolve(&opts, &target))
 		return EXIT_USAGE;
 	if (strcmp(target.cgroup_dir, features.cgroup2_mount) == 0)
@@ -115,6 +119,8 @@ int main(int argc, char **argv)
 
 	block_signals(&signals);
 	level = cgroup_level(target.cgroup_dir);
+	for (i = 0; i < opts.route_group_count; i++)
+		route_prefixes[i] = opts.route_groups[i].prefix;
 	config = (struct probes_config){
 		.max_targets = 1,
 		.target_level_min = level > 0 ? level : 0,
@@ -122,6 +128,8 @@ int main(int argc, char **argv)
 		.learn_ports = target.all_ports,
 		.excluded_paths = opts.excluded_paths,
 		.excluded_path_count = opts.excluded_path_count,
+		.route_prefixes = route_prefixes,
+		.route_count = opts.route_group_count,
 	};
 	if (probes_load(&probes, &features, &config))
 		goto cleanup;
@@ -132,6 +140,8 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	metrics_ready = true;
+	metrics.route_groups = opts.route_groups;
+	metrics.route_group_count = opts.route_group_count;
 	if (target.netns_pid > 0 && netns_open(&netns, target.netns_pid) == 0)
 		metrics.netns = &netns;
 	else
