@@ -51,7 +51,7 @@ LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(DAEMON_OBJS)) \
 .DELETE_ON_ERROR:
 # The BPF object is an input of the skeleton, not a throw-away: keep it.
 .SECONDARY:
-.PHONY: all clean test unit-test integration-test demo bench deps fuzz sanitize-test
+.PHONY: all clean test unit-test deploy-test integration-test demo bench deps fuzz sanitize-test
 
 all: $(OUTPUT)/runway-bpfd $(OUTPUT)/runway-sweep
 
@@ -106,11 +106,16 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 unit-test: $(UNIT_BINS)
 	$(Q)scripts/run-unit-tests.sh $(UNIT_BINS)
 
+# promtool on the scrape config and the rules (with their unit tests), and the
+# KEDA, HPA and dashboard files; no root needed.
+deploy-test:
+	$(Q)$(PYTHON) tests/integration/check_deploy.py
+
 integration-test: $(OUTPUT)/runway-bpfd $(OUTPUT)/runway-sweep
 	$(Q)$(PYTHON) tests/integration/run.py --daemon $(OUTPUT)/runway-bpfd \
 		--sweep $(OUTPUT)/runway-sweep
 
-test: unit-test integration-test
+test: unit-test deploy-test integration-test
 
 # libFuzzer on the HTTP framing (tests/fuzz/): whole vs byte by byte vs cut
 # where the input says.  New inputs go to $(OUTPUT)/fuzz/corpus, a crash to

@@ -10,10 +10,12 @@ BUILD="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmicrohttpd-dev
 libcmocka-dev make gcc pkg-config libclang-rt-dev"
 # Integration tests, demo, benchmarks: uvicorn + FastAPI from Debian (no PyPI),
 # prometheus_client for the seed's middleware that the benchmarks compare with,
-# promtool, wrk, ab (apache2-utils), ss (iproute2), taskset and unshare
-# (util-linux), ps/pgrep (procps), curl.
+# prometheus (the server the scaling test starts, and promtool), python3-yaml
+# (the tests read deploy/), wrk, ab (apache2-utils), ss (iproute2), taskset and
+# unshare (util-linux), ps/pgrep (procps), curl.
 TEST="python3 python3-uvicorn python3-fastapi python3-uvloop python3-httptools
-python3-h11 python3-wsproto python3-prometheus-client prometheus wrk apache2-utils iproute2
+python3-h11 python3-wsproto python3-prometheus-client python3-yaml prometheus wrk
+apache2-utils iproute2
 util-linux procps curl"
 
 missing=""
@@ -34,8 +36,9 @@ fi
 
 echo "install-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
-# The prometheus package would start a Prometheus server: the tests need only
-# promtool.  Keep services from starting, as Debian's container images do.
+# The prometheus package would start a Prometheus server as a service: the
+# tests start their own, on a loopback port.  Keep services from starting, as
+# Debian's container images do.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 	chmod +x /usr/sbin/policy-rc.d

@@ -283,27 +283,67 @@ static void render_durations(struct metrics_context *m, struct text_buffer *b)
 	}
 }
 
+/* One gauge of a target's requests and its time integral. */
+struct request_gauge {
+	const char *name; /* the integral is name + "_seconds_total" */
+	const char *help;
+	__u64 value;
+	__u64 integral_ns;
+};
+
+/* Writes one sample of a target's request series.  Every request gauge and
+ * integral goes through here: a per-target label set (one daemon serving
+ * several pods) is added in this one place. */
+static void request_sample(struct text_buffer *b, const char *name, const char *value)
+{
+	text_buffer_printf(b, "%s %s\n", name, value);
+}
+
+static void render_request_gauges(struct text_buffer *b, const struct request_gauge *gauges, size_t count)
+{
+	char value[32], help[256], integral_name[96];
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		const struct request_gauge *g = &gauges[i];
+
+		header(b, g->name, "gauge", g->help);
+		snprintf(value, sizeof(value), "%llu", (unsigned long long)g->value);
+		request_sample(b, g->name, value);
+		snprintf(integral_name, sizeof(integral_name), "%s_seconds_total", g->name);
+		snprintf(help, sizeof(help), "Integral of %s over time, in request-seconds: rate() of it is the exact mean.",
+			 g->name);
+		header(b, integral_name, "counter", help);
+		snprintf(value, sizeof(value), "%.9f", g->integral_ns / NS_PER_SECOND);
+		request_sample(b, integral_name, value);
+	}
+}
+
 static void render_gauges(struct metrics_context *m, struct text_buffer *b, const struct target_counters *c)
 {
 	struct gauge_counters in_flight = in_flight_gauge(&c->requests), queued = queued_gauge(&c->requests);
 	__u64 now = monotonic_now_ns();
+	__u64 in_flight_ns = gauge_integral_ns(&in_flight, now, &m->last_in_flight_integral_ns);
+	/* Without a read hook the split is unknown and requests count as in
+	 * flight from their arrival: outstanding is in flight alone. */
+	__u64 queued_ns = m->queue_metrics ? gauge_integral_ns(&queued, now, &m->last_queued_integral_ns) : 0;
+	__u64 queued_now = m->queue_metrics ? gauge_value(&queued) : 0;
+	/* Outstanding is the sum of the two as served: exactly queued +
+	 * in_flight in every scrape, and a monotonic integral because both of
+	 * its terms are. */
+	const struct request_gauge gauges[] = {
+		{ "runway_requests_outstanding",
+		  "Requests not answered yet: queued in the kernel plus in flight in the server. The autoscaling signal.",
+		  gauge_value(&in_flight) + queued_now, in_flight_ns + queued_ns },
+		{ "runway_requests_in_flight", "Requests the server has begun to read and not finished answering.",
+		  gauge_value(&in_flight), in_flight_ns },
+		/* Last: absent without a read hook. */
+		{ "runway_requests_queued", "Requests whose bytes reached the kernel but that the server has not read yet.",
+		  queued_now, queued_ns },
+	};
+	size_t count = sizeof(gauges) / sizeof(gauges[0]);
 
-	header(b, "runway_requests_in_flight", "gauge",
-	       "Requests the server has begun to read and not finished answering.");
-	text_buffer_printf(b, "runway_requests_in_flight %llu\n", (unsigned long long)gauge_value(&in_flight));
-	header(b, "runway_requests_in_flight_seconds_total", "counter",
-	       "Integral of runway_requests_in_flight over time: rate() of it is the exact mean.");
-	text_buffer_printf(b, "runway_requests_in_flight_seconds_total %.9f\n",
-			   gauge_integral_ns(&in_flight, now, &m->last_in_flight_integral_ns) / NS_PER_SECOND);
-	if (!m->queue_metrics)
-		return;
-	header(b, "runway_requests_queued", "gauge",
-	       "Requests whose bytes reached the kernel but that the server has not read yet.");
-	text_buffer_printf(b, "runway_requests_queued %llu\n", (unsigned long long)gauge_value(&queued));
-	header(b, "runway_requests_queued_seconds_total", "counter",
-	       "Integral of runway_requests_queued over time: rate() of it is the exact mean.");
-	text_buffer_printf(b, "runway_requests_queued_seconds_total %.9f\n",
-			   gauge_integral_ns(&queued, now, &m->last_queued_integral_ns) / NS_PER_SECOND);
+	render_request_gauges(b, gauges, m->queue_metrics ? count : count - 1);
 }
 
 /* The seed's runway_requests_in_flight_by_route{route}, with the queued

@@ -24,6 +24,7 @@ CONFIG = Config()
 REQUESTS_TOTAL = "runway_requests_total"
 IN_FLIGHT = "runway_requests_in_flight"
 QUEUED = "runway_requests_queued"
+OUTSTANDING = "runway_requests_outstanding"
 DURATION = "runway_request_duration_seconds"
 
 
@@ -133,6 +134,7 @@ class RunwayCase(unittest.TestCase):
     def assertGauges0(self, expo):
         self.assertEqual(expo.get(IN_FLIGHT), 0.0, "%s after the load" % IN_FLIGHT)
         self.assertEqual(expo.get(QUEUED), 0.0, "%s after the load" % QUEUED)
+        self.assertEqual(expo.get(OUTSTANDING), 0.0, "%s after the load" % OUTSTANDING)
 
     def assertHistogramsSane(self, expo, family):
         hists = expo.histograms(family)

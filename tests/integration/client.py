@@ -275,3 +275,143 @@ def new_connection_loop(host, port, path, timeout=20.0):
             except (OSError, http.client.HTTPException) as e:
                 clients.error(i, e)
     return worker
+
+
+# <asm-generic/socket.h> (x86, arm64) and <linux/net_tstamp.h>: the kernel's
+# own times of a socket's segments, as CLOCK_REALTIME, in control messages.
+# SO_TIMESTAMPNS: the receive time of each segment read; SO_TIMESTAMPING with
+# these flags: the send time of each write's last byte, on the error queue.
+# Python has no names for them.
+SO_TIMESTAMPNS = 35
+SCM_TIMESTAMPNS = SO_TIMESTAMPNS
+SO_TIMESTAMPING = 37
+SCM_TIMESTAMPING = SO_TIMESTAMPING
+SOF_TIMESTAMPING_TX_SOFTWARE = 1 << 1
+SOF_TIMESTAMPING_SOFTWARE = 1 << 4
+SOF_TIMESTAMPING_OPT_ID = 1 << 7
+SOF_TIMESTAMPING_OPT_TSONLY = 1 << 11
+_TIMESPEC = struct.Struct("@qq")
+
+
+def _timespec(payload):
+    seconds, nanoseconds = _TIMESPEC.unpack(payload[:_TIMESPEC.size])
+    return seconds + nanoseconds / 1e9
+
+
+class TimedKeepAlive:
+    """A keep-alive connection for GETs that tells when each request was out
+    and answered, by the kernel's clock, as ground truth for what the
+    server's kernel sees: out when the client's kernel sent the request's
+    last byte (SO_TIMESTAMPING), answered when it received the segment that
+    completed the response (SO_TIMESTAMPNS).  When the client thread gets
+    the CPU, before or after, does not count.  Responses must have a
+    Content-Length (uvicorn's JSON answers do).
+
+    A server may close a keep-alive connection just as a request goes out
+    on it (uvicorn after 5 s without a request, which a stalled client can
+    take).  Then, as browsers and proxies do, the request is sent again on
+    a new connection.  The lost attempt never reached a server that was
+    reading, so it is not counted; `retries` says how many there were."""
+
+    def __init__(self, host, port, timeout=60.0):
+        _check_target(host)
+        self.host, self.port, self.timeout = host, port, timeout
+        self.sock = None
+        self.buf = b""
+        self.retries = 0
+        self.untimed = 0  # segments read without a kernel receive time
+
+    def _connect(self):
+        self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING,
+                             SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+                             SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY)
+        self.buf = b""
+
+    def _sent_time(self):
+        """The send time of the last write, from the error queue (queued
+        by the time its response came back)."""
+        sent = None
+        # Non-blocking: with a timeout, Python would first wait for the
+        # socket to be readable, which the error queue never makes it.
+        self.sock.settimeout(0)
+        try:
+            while True:
+                try:
+                    _, ancillary, _, _ = self.sock.recvmsg(
+                        64, socket.CMSG_SPACE(3 * _TIMESPEC.size) + socket.CMSG_SPACE(64),
+                        socket.MSG_ERRQUEUE)
+                except BlockingIOError:
+                    break
+                for level, kind, payload in ancillary:
+                    if level == socket.SOL_SOCKET and kind == SCM_TIMESTAMPING:
+                        sent = _timespec(payload)  # the first of three: software
+        finally:
+            self.sock.settimeout(self.timeout)
+        if sent is None:
+            raise AssertionError("no SO_TIMESTAMPING send time from the kernel")
+        return sent
+
+    def _receive(self):
+        """More bytes into buf; the receive time of the last segment read."""
+        data, ancillary, _, _ = self.sock.recvmsg(
+            65536, socket.CMSG_SPACE(_TIMESPEC.size) + socket.CMSG_SPACE(3 * _TIMESPEC.size))
+        now = time.time()
+        if not data:
+            raise EOFError("server closed the connection")
+        self.buf += data
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == SCM_TIMESTAMPNS:
+                return _timespec(payload)
+        # Rarely a segment comes without its time (seen under heavy load):
+        # the time of the read, just after it, is the next best.
+        self.untimed += 1
+        return now
+
+    def _exchange(self, request):
+        """(status, sent, answered) of one request on the open connection."""
+        self.sock.sendall(request)
+        answered = None
+        while b"\r\n\r\n" not in self.buf:
+            answered = self._receive()
+        head, _, _ = self.buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        length = None
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        if length is None:
+            raise AssertionError("response without Content-Length: %r" % head)
+        end = len(head) + 4 + length
+        while len(self.buf) < end:
+            answered = self._receive()
+        if len(self.buf) > end:
+            raise AssertionError("bytes after the response: %r" % self.buf[end:])
+        self.buf = b""
+        return status, self._sent_time(), answered
+
+    def get(self, path):
+        """(status, sent, answered) of one GET."""
+        request = ("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, self.host)).encode()
+        reused = self.sock is not None
+        if not reused:
+            self._connect()
+        try:
+            return self._exchange(request)
+        except (EOFError, ConnectionResetError, BrokenPipeError):
+            # Only on a reused connection, and only before any byte of the
+            # response: anything else is the server's failure to report.
+            if not reused or self.buf:
+                raise
+        self.retries += 1
+        self.close()
+        self._connect()
+        return self._exchange(request)
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None

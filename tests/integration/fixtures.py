@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""Processes the tests start: uvicorn in a cgroup of its own, and the daemon.
+"""Processes the tests start: uvicorn in a cgroup of its own, the daemon, and
+a Prometheus server.
 
 Every start() is paired with a stop() that the test case registers with
 addCleanup(), and every live fixture is also in LIVE so that run.py can stop
@@ -7,13 +8,18 @@ them on Ctrl-C or SIGTERM.  stop() never raises for a process that is gone.
 """
 
 import http.client
+import json
 import os
+import re
 import shlex
 import signal
 import socket
 import subprocess
 import threading
 import time
+import urllib.parse
+
+import yaml
 
 import env
 import prom
@@ -375,3 +381,86 @@ def port_open(host, port, timeout=1.0):
             return True
     except OSError:
         return False
+
+
+class Prometheus:
+    """Debian's prometheus binary as a test-owned instance: a loopback port,
+    a storage directory in the test's log folder, the given config."""
+
+    def __init__(self, logdir, config, binary="prometheus", name="prometheus"):
+        self.binary = binary
+        self.dir = os.path.join(logdir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.config_path = os.path.join(self.dir, "prometheus.yml")
+        with open(self.config_path, "w") as f:
+            yaml.safe_dump(config, f, sort_keys=False)
+        self.log_path = os.path.join(logdir, name + ".log")
+        self.port = None
+        self.proc = None
+
+    def command(self):
+        return [self.binary, "--config.file=" + self.config_path,
+                "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
+                "--storage.tsdb.retention.time=1d",
+                "--web.listen-address=127.0.0.1:%d" % self.port]
+
+    def start(self, timeout=60.0):
+        self.port = env.free_port()
+        with open(self.log_path, "ab") as log:
+            log.write(("$ %s\n" % " ".join(shlex.quote(a) for a in self.command())).encode())
+            log.flush()
+            self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        _track(self, True)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("prometheus exited with %s:\n%s" %
+                                   (self.proc.returncode, tail(self.log_path)))
+            try:
+                if env.http_get(self.port, "/-/ready", 2.0)[0] == 200:
+                    return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("prometheus not ready within %.0f s:\n%s" %
+                                   (timeout, tail(self.log_path)))
+            time.sleep(0.1)
+
+    def api(self, path, **params):
+        """GET /api/v1/<path>; the "data" of a successful answer."""
+        url = "/api/v1/%s?%s" % (path, urllib.parse.urlencode(params))
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request("GET", url)
+            resp = conn.getresponse()
+            body = json.loads(resp.read())
+        finally:
+            conn.close()
+        if body.get("status") != "success":
+            raise AssertionError("prometheus %s: %s: %s" %
+                                 (url, body.get("errorType"), body.get("error")))
+        return body["data"]
+
+    def query(self, expr, at):
+        """Instant query at wall-clock time `at`: the result list."""
+        return self.api("query", query=expr, time="%.3f" % at)["result"]
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        _track(self, False)
+
+
+def prometheus_version(binary="prometheus"):
+    """(major, minor, patch) of the prometheus binary."""
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
+    m = re.search(r"version (\d+)\.(\d+)\.(\d+)", out.stdout + out.stderr)
+    if not m:
+        raise RuntimeError("cannot read the version of %s: %r" % (binary, out.stdout + out.stderr))
+    return tuple(int(x) for x in m.groups())

@@ -7,9 +7,10 @@
 runway-sweep is taken from next to the daemon unless --sweep names it.
 
 Needs root (BPF, cgroup v2) and Debian's python3-uvicorn, -fastapi, -uvloop,
--httptools, -h11, -wsproto, plus promtool, ss and taskset.  If
-`runway-bpfd --check` says this kernel cannot run the daemon, every test is
-skipped with its reason; anything else that goes wrong is a failure.
+-httptools, -h11, -wsproto, -yaml, plus prometheus (the server and promtool),
+ss and taskset.  If `runway-bpfd --check` says this kernel cannot run the
+daemon, every test is skipped with its reason; anything else that goes wrong
+is a failure.
 
 The last line printed is always `integration: N passed, N failed, N skipped`;
 the exit code is 1 when anything failed.

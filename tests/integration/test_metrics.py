@@ -9,6 +9,7 @@ requests the test sent: exactly, since the daemon sees every byte.
 import collections
 import math
 import re
+import signal
 import subprocess
 import time
 
@@ -418,6 +419,8 @@ class WebSocket:
 # Families the daemon must always export, with their TYPE.  The accept-queue
 # families are checked in test_queued.py.
 FAMILIES = {
+    "runway_requests_outstanding": "gauge",
+    "runway_requests_outstanding_seconds_total": "counter",
     "runway_requests_in_flight": "gauge",
     "runway_requests_queued": "gauge",
     "runway_requests_total": "counter",
@@ -533,9 +536,19 @@ class CgroupTarget(RunwayCase):
             ka.close()
         self.assertEqual(one_shot(app.host, app.port, "PUT", "/status/201")[0], 201)
         self.settle(d, before, {("GET", "200"): 7, ("GET", "500"): 1, ("PUT", "201"): 1})
+        return app, d
 
     def test_cgroup(self):
-        self._run(lambda app: [])
+        app, d = self._run(lambda app: [])
+        # Without --port the daemon looks for the cgroup's listening ports
+        # every 5 s: it must live through that, twice, and keep serving.
+        time.sleep(11)
+        self.assertTrue(d.alive(), "daemon exited during its port refresh:\n%s" %
+                        fixtures.tail(d.log_path))
+        expo = d.scrape()
+        self.assertIsNotNone(expo.get("runway_accept_queue_limit", port=str(app.port)),
+                             "runway_accept_queue_limit of the app's port after the refresh")
+        self.assertEqual(d.signal_and_wait(signal.SIGTERM), 0, "exit code after SIGTERM")
 
     def test_cgroup_with_port(self):
         self._run(lambda app: ["--port", str(app.port)])

@@ -13,7 +13,7 @@ import time
 
 import fixtures
 import prom
-from base import IN_FLIGHT, QUEUED, RunwayCase, histogram_delta, median
+from base import IN_FLIGHT, OUTSTANDING, QUEUED, RunwayCase, histogram_delta, median
 from client import Clients, keepalive_loop, new_connection_loop
 from test_metrics import ACCEPT_QUEUE_FAMILIES
 
@@ -21,6 +21,29 @@ NAN = float("nan")
 QUEUE_SECONDS = "runway_request_queue_seconds"
 IN_FLIGHT_SECONDS = "runway_requests_in_flight_seconds_total"
 QUEUED_SECONDS = "runway_requests_queued_seconds_total"
+OUTSTANDING_SECONDS = "runway_requests_outstanding_seconds_total"
+
+
+def outstanding_of(expo):
+    """runway_requests_outstanding, after checking that this very scrape
+    serves it as queued + in_flight (in_flight alone without a read hook),
+    and its integral as the sum of theirs.  A mismatch raises
+    AssertionError (the Sampler keeps it as an error)."""
+    parts = [expo.get(IN_FLIGHT), expo.get(QUEUED, 0.0)]
+    integrals = [expo.get(IN_FLIGHT_SECONDS), expo.get(QUEUED_SECONDS, 0.0)]
+    value, integral = expo.get(OUTSTANDING), expo.get(OUTSTANDING_SECONDS)
+    if None in parts or None in integrals or value is None or integral is None:
+        raise AssertionError("a request gauge or integral is missing")
+    if value != sum(parts) or abs(integral - sum(integrals)) > 2e-9:
+        raise AssertionError("%s %s, %s %s in a scrape with in_flight + queued = %s, %s" %
+                             (OUTSTANDING, value, OUTSTANDING_SECONDS, integral, sum(parts),
+                              sum(integrals)))
+    return value
+
+
+def assert_monotonic(case, values, what):
+    drops = [(a, b) for a, b in zip(values, values[1:]) if b < a]
+    case.assertEqual(drops, [], "%s went down between scrapes" % what)
 
 
 def ss_listen_queue(host, port):
@@ -90,18 +113,26 @@ class Queued(RunwayCase):
         app = self.start_app()
         d = self.start_daemon(app)
         before = d.scrape()
-        window, (t1, s1), (t2, s2), total = self.sample_blocked_loop(
-            d, app, lambda e: e.get(QUEUED, NAN) + e.get(IN_FLIGHT, NAN), 3.0)
+        integrals = []
+
+        def value(expo):
+            integrals.append(expo.get(OUTSTANDING_SECONDS, NAN))
+            return outstanding_of(expo)
+        window, (t1, s1), (t2, s2), total = self.sample_blocked_loop(d, app, value, 3.0)
         self.assertGreater(len(window), 20, "too few samples")
-        self.note("queued + in_flight: median %.1f, min %.0f, max %.0f over %d samples; "
-                  "%d requests", median(window), min(window), max(window), len(window), total)
-        self.assertNear(median(window), 16, 0.15, "median of queued + in_flight")
+        self.note("%s (= queued + in_flight in every scrape): median %.1f, min %.0f, max %.0f "
+                  "over %d samples; %d requests", OUTSTANDING, median(window), min(window),
+                  max(window), len(window), total)
+        self.assertNear(median(window), 16, 0.15, "median of %s" % OUTSTANDING)
+        assert_monotonic(self, integrals, OUTSTANDING_SECONDS)
         # The integrals agree with the gauges: rate() of their sum is 16 too.
         integral = ((s2.get(QUEUED_SECONDS, NAN) + s2.get(IN_FLIGHT_SECONDS, NAN)) -
                     (s1.get(QUEUED_SECONDS, NAN) + s1.get(IN_FLIGHT_SECONDS, NAN)))
         self.note("rate of the two integrals: %.2f", integral / (t2 - t1))
         self.assertNear(integral / (t2 - t1), 16, 0.15,
                         "rate of %s + %s" % (QUEUED_SECONDS, IN_FLIGHT_SECONDS))
+        outstanding_rate = (s2.get(OUTSTANDING_SECONDS, NAN) - s1.get(OUTSTANDING_SECONDS, NAN)) / (t2 - t1)
+        self.assertNear(outstanding_rate, 16, 0.15, "rate of %s" % OUTSTANDING_SECONDS)
         after = self.settle(d, before, {("GET", "200"): total}, timeout=10)
         # Every request spent some time queued; each is observed once.
         count, seconds = histogram_delta(before, after, QUEUE_SECONDS)
@@ -215,11 +246,22 @@ class Queued(RunwayCase):
         hooks = before.select("runway_bpfd_build_info")[0].labels["hooks"]
         self.assertNotIn("tcp_rcv_space_adjust", hooks, "hooks with --no-read-hook")
         self.assertNotIn("sock_recv_length", hooks, "hooks with --no-read-hook")
-        window, (t1, s1), (t2, s2), total = self.sample_blocked_loop(
-            d, app, lambda e: e.get(IN_FLIGHT, NAN), 2.0)
+        self.assertEqual(before.types.get(OUTSTANDING), "gauge", "TYPE of %s" % OUTSTANDING)
+        self.assertEqual(before.types.get(OUTSTANDING_SECONDS), "counter",
+                         "TYPE of %s" % OUTSTANDING_SECONDS)
+        integrals = []
+
+        def value(expo):
+            # The signal stays defined: outstanding is in flight, and its
+            # integral in flight's (outstanding_of checks both).
+            integrals.append(expo.get(OUTSTANDING_SECONDS, NAN))
+            return outstanding_of(expo)
+        window, (t1, s1), (t2, s2), total = self.sample_blocked_loop(d, app, value, 2.0)
         self.assertGreater(len(window), 15, "too few samples")
-        self.note("in_flight without read hook: median %.1f over %d samples", median(window), len(window))
-        self.assertNear(median(window), 16, 0.15, "median of in_flight")
+        self.note("%s = in_flight without read hook: median %.1f over %d samples",
+                  OUTSTANDING, median(window), len(window))
+        self.assertNear(median(window), 16, 0.15, "median of %s" % OUTSTANDING)
+        assert_monotonic(self, integrals, OUTSTANDING_SECONDS)
         rate = (s2.get(IN_FLIGHT_SECONDS, NAN) - s1.get(IN_FLIGHT_SECONDS, NAN)) / (t2 - t1)
         self.assertNear(rate, 16, 0.15, "rate of %s" % IN_FLIGHT_SECONDS)
         self.poll(lambda: d.scrape().get(IN_FLIGHT) == 0, timeout=10)
@@ -227,4 +269,5 @@ class Queued(RunwayCase):
         self.assertEqual(prom.counter_deltas(before, after, "runway_requests_total", "method", "status"),
                          {("GET", "200"): total}, "increase of runway_requests_total")
         self.assertEqual(after.get(IN_FLIGHT), 0.0, "%s after the load" % IN_FLIGHT)
+        self.assertEqual(after.get(OUTSTANDING), 0.0, "%s after the load" % OUTSTANDING)
         self.assertNotIn(QUEUED, after.types, "%s exported without a read hook" % QUEUED)
