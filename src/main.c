@@ -1,37 +1,18 @@
 // SPDX-License-Identifier: MIT
-/* runway-bpfd: request metrics of a uvicorn server, from the kernel. */
-#include <errno.h>
-#include <signal.h>
+/* runway-bpfd: request metrics of uvicorn servers, from the kernel. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
-#include "http_endpoint.h"
 #include "kernel_features.h"
 #include "log.h"
-#include "metrics.h"
+#include "node_mode.h"
 #include "options.h"
-#include "probes.h"
-#include "target.h"
-
-#define TARGET_SLOT 0
-#define LISTEN_PORT_REFRESH_S 5
-
-/* A pod's servers may open listeners after we start; a --pid target's ports
- * were fixed at start. */
-static void refresh_listen_ports(struct metrics_context *m, const struct target *t)
-{
-	unsigned short ports[TARGET_MAX_PORTS];
-	size_t count;
-	int netns_pid;
-
-	count = listening_ports_of_cgroup(t->cgroup_dir, ports, TARGET_MAX_PORTS, &netns_pid);
-	metrics_set_listen_ports(m, ports, count);
-}
+#include "probes_k1.h"
+#include "single_target.h"
 
 static int run_check(void)
 {
+	struct probes_config config = { .max_targets = 1 };
 	struct kernel_features features;
 	struct probes probes;
 	const char *blocker;
@@ -45,7 +26,7 @@ static int run_check(void)
 		return EXIT_USAGE;
 	}
 	/* The real test: our own programs through this kernel's verifier. */
-	err = probes_load_shared(&probes, &features);
+	err = probes_load(&probes, &features, &config);
 	probes_destroy(&probes);
 	if (err) {
 		printf("result: cannot run: our BPF programs do not load here (see the error above)\n");
@@ -55,30 +36,10 @@ static int run_check(void)
 	return EXIT_SUCCESS;
 }
 
-static void block_signals(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGTERM);
-	/* Blocked before any thread starts, so only sigtimedwait() sees them. */
-	pthread_sigmask(SIG_BLOCK, set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 int main(int argc, char **argv)
 {
-	struct http_endpoint endpoint = { .listen_fd = -1 };
-	struct probes probes = { 0 };
-	struct kernel_features features;
 	struct runway_options opts;
-	struct metrics_context metrics;
-	struct netns_handles netns = { .netstat_fd = -1, .sock_diag_fd = -1 };
-	bool metrics_ready = false;
-	struct target target;
-	const char *blocker;
-	sigset_t signals;
-	int err, exit_code = EXIT_RUNTIME;
-	unsigned ticks = 0;
+	int err;
 
 	err = options_parse(&opts, argc, argv);
 	if (err)
@@ -86,71 +47,5 @@ int main(int argc, char **argv)
 	log_set_verbose(opts.verbose);
 	if (opts.check_only)
 		return run_check();
-
-	/* Everything the user can get wrong is checked before anything is
-	 * attached: a bad run leaves nothing behind. */
-	kernel_features_probe(&features);
-	blocker = kernel_features_blocker(&features);
-	if (blocker) {
-		log_error("%s", blocker);
-		return EXIT_USAGE;
-	}
-	if (opts.no_read_hook)
-		kernel_features_drop_read_hooks(&features);
-	if (target_resolve(&opts, &target))
-		return EXIT_USAGE;
-	if (strcmp(target.cgroup_dir, features.cgroup2_mount) == 0)
-		/* Correct, but not free: every packet of the node then passes
-		 * through the cgroup programs (and out again at their first test). */
-		log_info("warning: the target is in the root cgroup, so every packet on the node passes through "
-			 "runway-bpfd's programs; run the server in a cgroup of its own "
-			 "(a pod, or systemd-run --scope) to spare other processes");
-	if (http_endpoint_bind(&endpoint, opts.listen_host, opts.listen_port))
-		return EXIT_USAGE;
-
-	block_signals(&signals);
-	if (probes_load_shared(&probes, &features))
-		goto cleanup;
-	if (probes_attach_target(&probes, TARGET_SLOT, &target, &opts))
-		goto cleanup;
-	if (metrics_init(&metrics, &probes, TARGET_SLOT, &target, kernel_features_hooks(&features))) {
-		log_error("cannot set up the metrics: %s", strerror(errno));
-		goto cleanup;
-	}
-	metrics_ready = true;
-	if (target.netns_pid > 0 && netns_open(&netns, target.netns_pid) == 0)
-		metrics.netns = &netns;
-	else
-		log_info("cannot open the network namespace of pid %d: accept-queue metrics are not exported", target.netns_pid);
-	if (target.all_ports)
-		refresh_listen_ports(&metrics, &target);
-	else
-		metrics_set_listen_ports(&metrics, target.ports, target.port_count);
-	if (http_endpoint_start(&endpoint, &metrics))
-		goto cleanup;
-	log_info("watching cgroup %s, serving http://%s:%u/metrics", target.cgroup_dir, opts.listen_host,
-		 opts.listen_port);
-
-	for (;;) {
-		struct timespec timeout = { .tv_sec = 1 };
-		int sig = sigtimedwait(&signals, NULL, &timeout);
-
-		if (sig == SIGINT || sig == SIGTERM)
-			break;
-		if (target.all_ports && ++ticks % LISTEN_PORT_REFRESH_S == 0)
-			refresh_listen_ports(&metrics, &target);
-		if (sig < 0 && errno != EAGAIN && errno != EINTR) {
-			log_error("waiting for signals failed: %s", strerror(errno));
-			goto cleanup;
-		}
-	}
-	exit_code = EXIT_SUCCESS;
-cleanup:
-	http_endpoint_stop(&endpoint);
-	if (metrics_ready)
-		metrics_destroy(&metrics);
-	netns_close(&netns);
-	if (probes.shared)
-		probes_destroy(&probes);
-	return exit_code;
+	return opts.kubernetes ? node_mode_run(&opts) : single_target_run(&opts);
 }

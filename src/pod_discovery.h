@@ -51,6 +51,7 @@ struct pod_candidate {
 	char decision[POD_DECISION_TEXT]; /* why it is or is not watched */
 	double young_until;
 	int watch;                /* inotify watch on its directory, -1 if none */
+	double retry_after;       /* for the caller: not before (a failed attach) */
 	bool seen;                /* found by the current scan */
 };
 

@@ -39,7 +39,7 @@ int cgroup2_mount_point(char *buf, size_t size)
 	return err;
 }
 
-static bool is_cgroup2_dir(const char *path)
+bool is_cgroup2_dir(const char *path)
 {
 	struct statfs fs;
 	struct stat st;

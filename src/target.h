@@ -23,6 +23,9 @@ struct target {
  * and the fix and returns -1 (exit code 2). */
 int target_resolve(const struct runway_options *opts, struct target *t);
 
+/* Whether `path` is a directory of a cgroup v2 hierarchy. */
+bool is_cgroup2_dir(const char *path);
+
 /* Where the cgroup v2 hierarchy is mounted, from /proc/mounts. */
 int cgroup2_mount_point(char *buf, size_t size);
 

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: MIT
+/* --kubernetes: one daemon per node, watching every pod that runs a matching
+ * server, each pod's series labelled with its namespace and name. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "node_mode.h"
+#include "pod_discovery.h"
+#include "target.h"
+
+/* How often the loop wakes without an event: faster while a pod is young,
+ * so that its server is found soon after it execs. */
+#define TICK_MS 1000
+#define YOUNG_TICK_MS 250
+/* A pod is young this long after its cgroup or a container appears. */
+#define YOUNG_S 60.0
+/* The whole tree is read again this often, whatever the watch said. */
+#define RESCAN_S 10.0
+#define PORT_REFRESH_S 5.0
+/* Slots per watched pod: pods in their grace period keep theirs, so a
+ * rollout that replaces every pod of the node does not run out. */
+#define SLOTS_PER_POD 2
+#define RETRY_ATTACH_S 10.0
+
+struct node {
+	const struct runway_options *opts;
+	struct daemon d;
+	struct pod_discovery discovery;
+	bool discovery_ready;
+	char kubepods[PATH_MAX];
+	double next_port_refresh;
+	double next_full_report;
+	bool tree_error_reported;
+};
+
+static int resolve_kubepods(struct node *n)
+{
+	const char *mount = n->d.features.cgroup2_mount;
+	char found[PATH_MAX];
+
+	if (n->opts->kubepods_path) {
+		if (!is_cgroup2_dir(n->opts->kubepods_path) || !realpath(n->opts->kubepods_path, n->kubepods)) {
+			log_error("--kubepods %s is not a cgroup v2 directory: give the pods' parent cgroup under the "
+				  "cgroup2 mount %s, e.g. %s/kubepods.slice",
+				  n->opts->kubepods_path, mount, mount);
+			return -1;
+		}
+		return 0;
+	}
+	if (pod_discovery_default_kubepods(mount, found, sizeof(found)) || !is_cgroup2_dir(found) ||
+	    !realpath(found, n->kubepods)) {
+		log_error("no kubepods cgroup under the cgroup2 mount %s (looked for kubepods.slice, kubepods and "
+			  "kubelet.slice/kubelet-kubepods.slice): run on a Kubernetes node whose kubelet uses cgroup v2, "
+			  "with the host's /sys/fs/cgroup mounted, or give the pods' parent cgroup with --kubepods PATH",
+			  mount);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_pod_logs(const struct runway_options *opts)
+{
+	struct stat st;
+
+	if (stat(opts->pod_logs_dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	log_error("--pod-logs %s is not a directory: the kubelet's pod log directory names the pods; mount the "
+		  "node's /var/log/pods into the daemon's container, or give its path with --pod-logs DIR",
+		  opts->pod_logs_dir);
+	return -1;
+}
+
+/* The depth of `dir` below the cgroup2 mount (the mount itself is 0). */
+static unsigned cgroup_level(const char *mount, const char *dir)
+{
+	const char *p = dir + strlen(mount);
+	unsigned level = 0;
+
+	for (; *p; p++)
+		if (*p == '/' && p[1] && p[1] != '/')
+			level++;
+	return level;
+}
+
+static void watch_pod(struct node *n, struct pod_candidate *c, double now)
+{
+	unsigned short ports[TARGET_MAX_PORTS];
+	struct target_identity id = {
+		.key = c->uid,
+		.namespace_ = c->namespace_,
+		.pod = c->name,
+		.cgroup_dir = c->cgroup_dir,
+	};
+	size_t count;
+	int any_pid, slot;
+
+	count = listening_ports_of_cgroup(c->cgroup_dir, ports, TARGET_MAX_PORTS, &any_pid);
+	id.netns_pid = any_pid ? any_pid : c->matched_pid;
+	if (n->opts->port_count) {
+		id.ports = n->opts->ports;
+		id.port_count = n->opts->port_count;
+	} else {
+		id.ports = ports;
+		id.port_count = count;
+	}
+	slot = target_table_add(&n->d.targets, &id);
+	if (slot < 0 && errno == ENOSPC) {
+		if (now >= n->next_full_report)
+			log_info("pod %s/%s is not watched: %zu pods are watched already (--max-pods); raise it to watch "
+				 "more",
+				 c->namespace_, c->name, n->d.targets.max_watched);
+		n->next_full_report = now + 60;
+		return;
+	}
+	if (slot < 0) {
+		log_info("pod %s/%s cannot be watched: attaching to %s failed (%s); trying again in %.0f s",
+			 c->namespace_, c->name, c->cgroup_dir, strerror(errno), RETRY_ATTACH_S);
+		c->retry_after = now + RETRY_ATTACH_S;
+		return;
+	}
+	if (n->opts->port_count)
+		daemon_set_listen_ports(&n->d, slot, n->opts->ports, n->opts->port_count, false);
+	else
+		daemon_set_listen_ports(&n->d, slot, ports, count, false);
+	log_info("watching pod %s/%s (uid %s, %s) in slot %d: pid %d runs %s", c->namespace_, c->name, c->uid,
+		 pod_qos_name(c->qos), slot, c->matched_pid, c->matched_command);
+}
+
+static void watch_new_pods(struct node *n, double now)
+{
+	size_t i;
+
+	for (i = 0; i < n->discovery.count; i++) {
+		struct pod_candidate *c = &n->discovery.pods[i];
+
+		if (!c->matched || !c->named || now < c->retry_after)
+			continue;
+		if (target_table_find(&n->d.targets, c->uid) >= 0)
+			continue;
+		watch_pod(n, c, now);
+	}
+}
+
+static void release_gone_pods(struct node *n, double now)
+{
+	struct target_table *t = &n->d.targets;
+	size_t slot, expired;
+
+	for (slot = 0; slot < t->capacity; slot++) {
+		const struct watched_target *w = &t->targets[slot];
+
+		if (w->state != TARGET_WATCHED || pod_discovery_find(&n->discovery, w->key))
+			continue;
+		log_info("pod {%s} is gone: detached; its series stay %u s (--pod-grace)", w->labels, t->grace_s);
+		target_table_gone(t, w->key, now);
+	}
+	expired = target_table_expire(t, now);
+	if (expired && log_verbose())
+		log_info("%zu deleted pod(s) past their grace period: their series and map entries are removed", expired);
+}
+
+/* A pod's servers may open listeners at any time: its accept-queue series
+ * follow. */
+static void refresh_ports(struct node *n, double now)
+{
+	struct target_table *t = &n->d.targets;
+	unsigned short ports[TARGET_MAX_PORTS];
+	size_t slot, count;
+	int any_pid;
+
+	if (now < n->next_port_refresh || n->opts->port_count)
+		return;
+	n->next_port_refresh = now + PORT_REFRESH_S;
+	for (slot = 0; slot < t->capacity; slot++) {
+		if (t->targets[slot].state != TARGET_WATCHED)
+			continue;
+		count = listening_ports_of_cgroup(t->targets[slot].cgroup_dir, ports, TARGET_MAX_PORTS, &any_pid);
+		daemon_set_listen_ports(&n->d, slot, ports, count, true);
+	}
+}
+
+static bool any_young_pod(const struct pod_discovery *d, double now)
+{
+	size_t i;
+
+	for (i = 0; i < d->count; i++)
+		if (!d->pods[i].matched && now < d->pods[i].young_until)
+			return true;
+	return false;
+}
+
+static void update(struct node *n);
+
+static int start(struct node *n)
+{
+	const struct runway_options *opts = n->opts;
+	unsigned level;
+	struct daemon_shape shape = {
+		.probes = {
+			.max_targets = SLOTS_PER_POD * opts->max_pods,
+			/* Every port a pod listens on, learnt from its SYNs:
+			 * no window between a listen() and our next look. */
+			.learn_ports = opts->port_count == 0,
+			.excluded_paths = opts->excluded_paths,
+			.excluded_path_count = opts->excluded_path_count,
+		},
+		.max_watched = opts->max_pods,
+		.grace_s = opts->pod_grace_s,
+	};
+	struct pod_discovery_config config = {
+		.kubepods_dir = n->kubepods,
+		.pod_logs_dir = opts->pod_logs_dir,
+		.proc_dir = "/proc",
+		.match_pattern = opts->match_cmdline,
+		.young_s = YOUNG_S,
+		.rescan_s = RESCAN_S,
+	};
+	int exit_code;
+
+	/* Guaranteed pods sit right under kubepods, the others one level down. */
+	level = cgroup_level(n->d.features.cgroup2_mount, n->kubepods);
+	shape.probes.target_level_min = level + 1;
+	shape.probes.target_level_max = level + 2;
+	exit_code = daemon_start(&n->d, &shape);
+	if (exit_code)
+		return exit_code;
+	if (pod_discovery_init(&n->discovery, &config)) {
+		log_error("cannot watch %s: %s", n->kubepods, strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	n->discovery_ready = true;
+	/* The pods already running are watched before the endpoint answers. */
+	update(n);
+	exit_code = daemon_serve(&n->d);
+	if (exit_code)
+		return exit_code;
+	log_info("node mode: pods under %s, names from %s, watching those running '%s'; serving http://%s:%u/metrics",
+		 n->kubepods, opts->pod_logs_dir, opts->match_cmdline, opts->listen_host, opts->listen_port);
+	return 0;
+}
+
+static void update(struct node *n)
+{
+	double now = daemon_now();
+
+	if (pod_discovery_update(&n->discovery, now)) {
+		if (!n->tree_error_reported)
+			log_info("cannot read %s: %s; keeping the pods found so far", n->kubepods, strerror(errno));
+		n->tree_error_reported = true;
+	} else {
+		n->tree_error_reported = false;
+	}
+	release_gone_pods(n, now);
+	watch_new_pods(n, now);
+	refresh_ports(n, now);
+}
+
+int node_mode_run(const struct runway_options *opts)
+{
+	static struct node n; /* the discovery and table are large: not on the stack */
+	int exit_code;
+
+	memset(&n, 0, sizeof(n));
+	n.opts = opts;
+	exit_code = daemon_check(&n.d, opts);
+	if (exit_code)
+		return exit_code;
+	if (resolve_kubepods(&n) || check_pod_logs(opts))
+		return EXIT_USAGE;
+	exit_code = daemon_bind(&n.d);
+	if (exit_code)
+		return exit_code;
+	exit_code = start(&n);
+	if (exit_code)
+		goto cleanup;
+	for (;;) {
+		enum daemon_wake wake;
+
+		wake = daemon_wait(&n.d, pod_discovery_fd(&n.discovery),
+				   any_young_pod(&n.discovery, daemon_now()) ? YOUNG_TICK_MS : TICK_MS);
+		if (wake == DAEMON_STOP)
+			break;
+		if (wake == DAEMON_FAILED) {
+			exit_code = EXIT_RUNTIME;
+			goto cleanup;
+		}
+		update(&n);
+	}
+	exit_code = EXIT_SUCCESS;
+cleanup:
+	daemon_stop(&n.d);
+	if (n.discovery_ready)
+		pod_discovery_destroy(&n.discovery);
+	return exit_code;
+}

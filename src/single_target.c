@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+/* One server (--pid) or one cgroup (--cgroup), as before the node mode. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "single_target.h"
+#include "target.h"
+
+#define TARGET_SLOT 0
+#define LISTEN_PORT_REFRESH_S 5
+
+/* A cgroup's servers may open listeners after we start; a --pid target's
+ * ports were fixed at start. */
+static void refresh_listen_ports(struct daemon *d, const struct target *t)
+{
+	unsigned short ports[TARGET_MAX_PORTS];
+	size_t count;
+	int netns_pid;
+
+	count = listening_ports_of_cgroup(t->cgroup_dir, ports, TARGET_MAX_PORTS, &netns_pid);
+	daemon_set_listen_ports(d, TARGET_SLOT, ports, count, false);
+}
+
+int single_target_run(const struct runway_options *opts)
+{
+	struct daemon d;
+	struct target target;
+	struct daemon_shape shape = {
+		.probes = {
+			.max_targets = 1,
+			.excluded_paths = opts->excluded_paths,
+			.excluded_path_count = opts->excluded_path_count,
+		},
+		.max_watched = 1,
+	};
+	struct target_identity identity = { .key = "" };
+	double next_refresh;
+	int exit_code;
+
+	exit_code = daemon_check(&d, opts);
+	if (exit_code)
+		return exit_code;
+	if (target_resolve(opts, &target))
+		return EXIT_USAGE;
+	if (strcmp(target.cgroup_dir, d.features.cgroup2_mount) == 0)
+		/* Correct, but not free: every packet of the node then passes
+		 * through the cgroup programs (and out again at their first test). */
+		log_info("warning: the target is in the root cgroup, so every packet on the node passes through "
+			 "runway-bpfd's programs; run the server in a cgroup of its own "
+			 "(a pod, or systemd-run --scope) to spare other processes");
+	exit_code = daemon_bind(&d);
+	if (exit_code)
+		return exit_code;
+	shape.probes.learn_ports = target.all_ports;
+	exit_code = daemon_start(&d, &shape);
+	if (exit_code)
+		goto cleanup;
+	exit_code = EXIT_RUNTIME;
+	identity.cgroup_dir = target.cgroup_dir;
+	identity.netns_pid = target.netns_pid;
+	identity.ports = target.ports;
+	identity.port_count = target.port_count;
+	if (target_table_add(&d.targets, &identity) != TARGET_SLOT)
+		goto cleanup;
+	if (!d.targets.targets[TARGET_SLOT].netns_open)
+		log_info("cannot open the network namespace of pid %d: accept-queue metrics are not exported",
+			 target.netns_pid);
+	if (target.all_ports)
+		refresh_listen_ports(&d, &target);
+	else
+		daemon_set_listen_ports(&d, TARGET_SLOT, target.ports, target.port_count, false);
+	if (daemon_serve(&d))
+		goto cleanup;
+	log_info("watching cgroup %s, serving http://%s:%u/metrics", target.cgroup_dir, opts->listen_host,
+		 opts->listen_port);
+
+	next_refresh = daemon_now() + LISTEN_PORT_REFRESH_S;
+	for (;;) {
+		enum daemon_wake wake = daemon_wait(&d, -1, 1000);
+
+		if (wake == DAEMON_STOP)
+			break;
+		if (wake == DAEMON_FAILED)
+			goto cleanup;
+		if (target.all_ports && daemon_now() >= next_refresh) {
+			refresh_listen_ports(&d, &target);
+			next_refresh = daemon_now() + LISTEN_PORT_REFRESH_S;
+		}
+	}
+	exit_code = EXIT_SUCCESS;
+cleanup:
+	daemon_stop(&d);
+	return exit_code;
+}
