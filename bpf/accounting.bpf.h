@@ -65,11 +65,19 @@ static __always_inline void count_status(__u32 slot, __u32 method, __u32 status)
 
 static __always_inline void observe_duration(__u32 slot, __u32 method, __u64 ns)
 {
-	__u32 index = slot * HTTP_METHOD_COUNT + method;
-	struct latency_histogram *h = bpf_map_lookup_elem(&request_durations, &index);
+	struct method_key key = { .target = slot, .method = method };
+	struct latency_histogram *h = bpf_map_lookup_elem(&request_durations, &key);
 
-	if (h)
-		histogram_observe(h, ns);
+	if (!h) {
+		struct latency_histogram empty = {};
+
+		/* Another CPU may create it first: then ours fails, theirs is used. */
+		bpf_map_update_elem(&request_durations, &key, &empty, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&request_durations, &key);
+		if (!h)
+			return;
+	}
+	histogram_observe(h, ns);
 }
 
 static __always_inline void observe_queue_time(__u32 slot, __u64 ns)

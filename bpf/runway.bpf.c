@@ -49,23 +49,43 @@ struct response_scan {
 	__u8 bytes[SCAN_WINDOW];
 };
 
-static __always_inline int port_watched(__u32 port)
+/* The target a packet's socket belongs to: its cgroup, or the ancestor of
+ * it at a level where targets sit (a pod's container cgroups are found
+ * through the pod, whenever they were created).  Returns the slot, or -1. */
+static __always_inline int target_of(struct __sk_buff *skb)
 {
-	__u32 index = target_slot * RUNWAY_PORT_WORDS + (port >> 6);
-	__u64 *word;
+	__u64 id = bpf_skb_cgroup_id(skb);
+	__u32 *slot = bpf_map_lookup_elem(&target_cgroups, &id);
+	__u32 i;
 
-	if (watch_all_ports)
-		return 1;
-	word = bpf_map_lookup_elem(&watched_ports, &index);
-	return word && ((*word >> (port & 63)) & 1);
+	if (slot)
+		return *slot;
+	for (i = 0; i < RUNWAY_TARGET_LEVELS; i++) {
+		if (target_level_min + i > target_level_max)
+			break;
+		id = bpf_skb_ancestor_cgroup_id(skb, target_level_min + i);
+		if (!id)
+			break;
+		slot = bpf_map_lookup_elem(&target_cgroups, &id);
+		if (slot)
+			return *slot;
+	}
+	return -1;
 }
 
-/* Give a server connection of this target its state.  Connections that were
+static __always_inline int server_port(__u32 slot, __u16 port)
+{
+	struct listener_key key = { .target = slot, .port = port };
+
+	return bpf_map_lookup_elem(&listener_counters, &key) != NULL;
+}
+
+/* Give a server connection of a target its state.  Connections that were
  * open before the daemon started are claimed the same way, on their first
  * packet with payload. */
-static __always_inline struct conn_state *connection_claim(struct bpf_sock *sk)
+static __always_inline struct conn_state *connection_claim(struct bpf_sock *sk, __u32 slot)
 {
-	struct target_counters *c = counters_of(target_slot);
+	struct target_counters *c = counters_of(slot);
 	struct conn_state *cs;
 
 	if (sk->state != BPF_TCP_ESTABLISHED && sk->state != BPF_TCP_SYN_RECV)
@@ -76,19 +96,19 @@ static __always_inline struct conn_state *connection_claim(struct bpf_sock *sk)
 			__sync_fetch_and_add(&c->storage_full, 1);
 		return NULL;
 	}
-	/* A parent cgroup's target may see the same socket: first one wins. */
-	if (__sync_val_compare_and_swap(&cs->target, 0, target_slot + 1) != 0)
-		return cs->target == target_slot + 1 ? cs : NULL;
+	/* Another CPU may have claimed it meanwhile: first one wins. */
+	if (__sync_val_compare_and_swap(&cs->target, 0, slot + 1) != 0)
+		return cs;
 	cs->response.state = RESP_COMPLETE;
 	if (c)
 		__sync_fetch_and_add(&c->connections_opened, 1);
 	return cs;
 }
 
-/* Ours (this target's copy claimed it) and still worth looking at. */
+/* Claimed and still worth looking at. */
 static __always_inline int connection_tracked(const struct conn_state *cs)
 {
-	return cs->target == target_slot + 1 && !(cs->flags & (CONN_UNTRACKED | CONN_CLOSED));
+	return cs->target && !(cs->flags & (CONN_UNTRACKED | CONN_CLOSED));
 }
 
 /* The TCP socket a cgroup_skb program's packet belongs to, or NULL. */
@@ -116,16 +136,11 @@ static long request_line_byte(__u32 i, void *ctx)
 
 static __always_inline int path_excluded(__u64 path_hash)
 {
-	struct excluded_path_key key = {
-		.target = target_slot,
-		.path_hash = path_hash,
-	};
-
 	/* Most paths are not excluded: a one-word filter spares them the
 	 * hash lookup. */
 	if (!((excluded_hash_bits >> (path_hash & 63)) & 1))
 		return 0;
-	return bpf_map_lookup_elem(&excluded_paths, &key) != NULL;
+	return bpf_map_lookup_elem(&excluded_paths, &path_hash) != NULL;
 }
 
 /* Parse as much of the request line as this segment holds. */
@@ -203,13 +218,13 @@ static __always_inline void request_bytes_arrived(struct __sk_buff *skb, struct 
  */
 static __always_inline void listener_packet(struct __sk_buff *skb, struct bpf_sock *sk)
 {
-	struct listener_key key = { .target = target_slot, .port = sk->src_port };
+	struct listener_key key = { .port = sk->src_port };
 	struct listener_counters *counters, fresh = {};
 	struct tcp_segment seg;
 	struct tcp_sock *tp;
-	int full;
+	int slot, full;
 
-	if (!port_watched(sk->src_port) || tcp_segment_parse(skb, &seg))
+	if (tcp_segment_parse(skb, &seg))
 		return;
 	if (seg.rst || !(seg.syn ^ seg.ack))
 		return; /* only a SYN, or an ACK completing a handshake */
@@ -219,8 +234,17 @@ static __always_inline void listener_packet(struct __sk_buff *skb, struct bpf_so
 	full = tp->inet_conn.icsk_inet.sk.sk_ack_backlog > tp->inet_conn.icsk_inet.sk.sk_max_ack_backlog;
 	if (!seg.syn && !full)
 		return;
+	slot = target_of(skb);
+	if (slot < 0)
+		return;
+	key.target = slot;
 	counters = bpf_map_lookup_elem(&listener_counters, &key);
 	if (!counters) {
+		/* A port the daemon did not name: with learn_ports, the SYN
+		 * tells us the target listens on it, before any of its
+		 * connections carries data. */
+		if (!learn_ports)
+			return;
 		bpf_map_update_elem(&listener_counters, &key, &fresh, BPF_NOEXIST);
 		counters = bpf_map_lookup_elem(&listener_counters, &key);
 		if (!counters)
@@ -246,16 +270,20 @@ int runway_ingress(struct __sk_buff *skb)
 		return SK_PASS;
 	}
 	cs = bpf_sk_storage_get(&connections, sk, 0, 0);
-	if (!cs && !port_watched(sk->src_port))
+	if (cs && !connection_tracked(cs))
 		return SK_PASS;
 	if (tcp_segment_parse(skb, &seg) || seg.payload_length == 0)
 		return SK_PASS;
-	if (!cs)
-		cs = connection_claim(sk);
-	else if (!connection_tracked(cs))
-		return SK_PASS;
-	if (cs)
-		request_bytes_arrived(skb, cs, &seg);
+	if (!cs) {
+		int slot = target_of(skb);
+
+		if (slot < 0 || !server_port(slot, sk->src_port))
+			return SK_PASS;
+		cs = connection_claim(sk, slot);
+		if (!cs || !connection_tracked(cs))
+			return SK_PASS;
+	}
+	request_bytes_arrived(skb, cs, &seg);
 	return SK_PASS;
 }
 

@@ -15,18 +15,28 @@
 #include "http_framing.h"
 #include "latency_buckets.h"
 
-/* One daemon watches the pods of one node: 110 is the kubelet's default pod
- * limit, rounded up. */
-#define RUNWAY_MAX_TARGETS 128
+/* Upper bound of the targets one daemon watches (pods of a node: the
+ * kubelet's default limit is 110, --max-pods raises it).  The maps are sized
+ * at load time for the targets actually configured (1 for --pid/--cgroup),
+ * so this bound costs nothing by itself. */
+#define RUNWAY_MAX_TARGETS 256
 
-/* Distinct (target, method, status) combinations kept at once. */
-#define RUNWAY_MAX_STATUS_SERIES (RUNWAY_MAX_TARGETS * 256)
+/* Distinct (method, status) combinations kept per target at once. */
+#define RUNWAY_STATUS_SERIES_PER_TARGET 64
 
-/* Paths excluded from the metrics, over all targets. */
-#define RUNWAY_MAX_EXCLUDED_PATHS 1024
+/* Listening ports per target. */
+#define RUNWAY_PORTS_PER_TARGET 16
 
-/* The watched-ports bitmap: 65536 bits per target in 64-bit words. */
-#define RUNWAY_PORT_WORDS (65536 / 64)
+/* Cgroup ids that map to a target: each target's own directory and the
+ * leaves below it that the daemon has seen (a pod's containers). */
+#define RUNWAY_CGROUPS_PER_TARGET 8
+
+/* Paths excluded from the metrics, the same for every target. */
+#define RUNWAY_MAX_EXCLUDED_PATHS 64
+
+/* A socket's target is found from its cgroup: the cgroup itself, or one of
+ * its ancestors at most this many levels above it where targets sit. */
+#define RUNWAY_TARGET_LEVELS 4
 
 /* A request line longer than this is not parsed further: its path is not one
  * of the excluded paths and its method, if unfinished, is OTHER. */
@@ -116,9 +126,8 @@ struct target_counters {
 	__u64 status_series_full; /* a request not counted: status map full */
 };
 
-/* Listening sockets of a target, one entry per (target, port). */
-#define RUNWAY_MAX_LISTENERS (RUNWAY_MAX_TARGETS * 16)
-
+/* A listening port of a target.  Its entry in listener_counters also makes
+ * the port a server port of the target: connections to it are claimed. */
 struct listener_key {
 	__u32 target;
 	__u16 port;
@@ -137,16 +146,15 @@ struct status_key {
 	__u8 pad;
 };
 
-/* One histogram per (target, method), indexed target * HTTP_METHOD_COUNT + method. */
 struct latency_histogram {
 	__u64 buckets[LATENCY_BUCKET_COUNT]; /* not cumulative; the last is +Inf */
 	__u64 sum_ns;
 };
 
-struct excluded_path_key {
+/* The histogram of one target and method: requests_durations key. */
+struct method_key {
 	__u32 target;
-	__u32 pad;
-	__u64 path_hash;
+	__u32 method;
 };
 
 #endif /* RUNWAY_ABI_H */

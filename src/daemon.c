@@ -111,7 +111,6 @@ int daemon_start(struct daemon *d, const struct daemon_shape *shape)
 	raise_file_limit();
 	if (probes_load(&d->probes, &d->features, &shape->probes))
 		return EXIT_RUNTIME;
-	d->probes_loaded = true;
 	if (target_table_init(&d->targets, shape->probes.max_targets, shape->max_watched, shape->grace_s, &probe_ops,
 			      d)) {
 		log_error("cannot allocate the target table: %s", strerror(errno));
@@ -191,10 +190,11 @@ void daemon_stop(struct daemon *d)
 		target_table_destroy(&d->targets);
 	if (d->metrics_ready)
 		metrics_destroy(&d->metrics);
-	if (d->probes_loaded)
+	/* Also after a failed load: it may have attached the tracepoints. */
+	if (d->probes.skel)
 		probes_destroy(&d->probes);
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
 	d->signal_fd = -1;
-	d->probes_loaded = d->targets_ready = d->metrics_ready = false;
+	d->targets_ready = d->metrics_ready = false;
 }

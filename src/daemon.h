@@ -14,7 +14,7 @@
 #include "kernel_features.h"
 #include "metrics.h"
 #include "options.h"
-#include "probes_k1.h"
+#include "probes.h"
 #include "target_table.h"
 
 struct daemon {
@@ -25,7 +25,7 @@ struct daemon {
 	struct target_table targets;
 	struct metrics_context metrics;
 	int signal_fd;
-	bool probes_loaded, targets_ready, metrics_ready;
+	bool targets_ready, metrics_ready;
 };
 
 struct daemon_shape {

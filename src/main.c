@@ -7,12 +7,12 @@
 #include "log.h"
 #include "node_mode.h"
 #include "options.h"
-#include "probes_k1.h"
+#include "probes.h"
 #include "single_target.h"
 
 static int run_check(void)
 {
-	struct probes_config config = { .max_targets = 1 };
+	struct probes_config config = { .max_targets = 1, .target_level_min = 1, .target_level_max = 1 };
 	struct kernel_features features;
 	struct probes probes;
 	const char *blocker;

@@ -280,11 +280,11 @@ static void render_durations(struct metrics_context *m, struct text_buffer *b)
 	       "Server time of a request: from its first read by the server to its last response byte sent.");
 	for_each_target(m, slot) {
 		for (method = 0; method < HTTP_METHOD_COUNT; method++) {
-			__u32 index = slot * HTTP_METHOD_COUNT + method;
+			struct method_key key = { .target = slot, .method = method };
 			__u64 total = 0;
 			int i;
 
-			if (lookup_percpu_sum(m, m->maps.request_durations, &index, (__u64 *)&h, WORDS_OF(h)))
+			if (lookup_percpu_sum(m, m->maps.request_durations, &key, (__u64 *)&h, WORDS_OF(h)))
 				continue;
 			for (i = 0; i < LATENCY_BUCKET_COUNT; i++)
 				total += h.buckets[i];

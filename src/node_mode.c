@@ -76,18 +76,6 @@ static int check_pod_logs(const struct runway_options *opts)
 	return -1;
 }
 
-/* The depth of `dir` below the cgroup2 mount (the mount itself is 0). */
-static unsigned cgroup_level(const char *mount, const char *dir)
-{
-	const char *p = dir + strlen(mount);
-	unsigned level = 0;
-
-	for (; *p; p++)
-		if (*p == '/' && p[1] && p[1] != '/')
-			level++;
-	return level;
-}
-
 static void watch_pod(struct node *n, struct pod_candidate *c, double now)
 {
 	unsigned short ports[TARGET_MAX_PORTS];
@@ -200,10 +188,12 @@ static void update(struct node *n);
 static int start(struct node *n)
 {
 	const struct runway_options *opts = n->opts;
-	unsigned level;
+	int level = cgroup_level(n->kubepods);
 	struct daemon_shape shape = {
 		.probes = {
-			.max_targets = SLOTS_PER_POD * opts->max_pods,
+			.max_targets = SLOTS_PER_POD * opts->max_pods < RUNWAY_MAX_TARGETS ?
+					       SLOTS_PER_POD * opts->max_pods :
+					       RUNWAY_MAX_TARGETS,
 			/* Every port a pod listens on, learnt from its SYNs:
 			 * no window between a listen() and our next look. */
 			.learn_ports = opts->port_count == 0,
@@ -224,7 +214,10 @@ static int start(struct node *n)
 	int exit_code;
 
 	/* Guaranteed pods sit right under kubepods, the others one level down. */
-	level = cgroup_level(n->d.features.cgroup2_mount, n->kubepods);
+	if (level < 0) {
+		log_error("%s is not under the cgroup2 mount %s", n->kubepods, n->d.features.cgroup2_mount);
+		return EXIT_USAGE;
+	}
 	shape.probes.target_level_min = level + 1;
 	shape.probes.target_level_max = level + 2;
 	exit_code = daemon_start(&n->d, &shape);

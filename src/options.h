@@ -15,7 +15,7 @@
 #define OPTIONS_MAX_POD_GRACE_S 86400
 /* The kubelet's default --max-pods; --max-pods raises it. */
 #define OPTIONS_DEFAULT_MAX_PODS 110
-#define OPTIONS_MAX_MAX_PODS 1000
+#define OPTIONS_MAX_MAX_PODS 250
 
 struct runway_options {
 	int pid;                 /* --pid, 0 if not given */

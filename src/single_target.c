@@ -12,7 +12,9 @@
 #define LISTEN_PORT_REFRESH_S 5
 
 /* A cgroup's servers may open listeners after we start; a --pid target's
- * ports were fixed at start. */
+ * ports were fixed at start.  The programs learn a new listener from its
+ * first SYN; registering catches one whose connections were all made before
+ * we started. */
 static void refresh_listen_ports(struct daemon *d, const struct target *t)
 {
 	unsigned short ports[TARGET_MAX_PORTS];
@@ -20,7 +22,7 @@ static void refresh_listen_ports(struct daemon *d, const struct target *t)
 	int netns_pid;
 
 	count = listening_ports_of_cgroup(t->cgroup_dir, ports, TARGET_MAX_PORTS, &netns_pid);
-	daemon_set_listen_ports(d, TARGET_SLOT, ports, count, false);
+	daemon_set_listen_ports(d, TARGET_SLOT, ports, count, true);
 }
 
 int single_target_run(const struct runway_options *opts)
@@ -37,7 +39,7 @@ int single_target_run(const struct runway_options *opts)
 	};
 	struct target_identity identity = { .key = "" };
 	double next_refresh;
-	int exit_code;
+	int exit_code, level;
 
 	exit_code = daemon_check(&d, opts);
 	if (exit_code)
@@ -53,6 +55,8 @@ int single_target_run(const struct runway_options *opts)
 	exit_code = daemon_bind(&d);
 	if (exit_code)
 		return exit_code;
+	level = cgroup_level(target.cgroup_dir);
+	shape.probes.target_level_min = shape.probes.target_level_max = level > 0 ? level : 0;
 	shape.probes.learn_ports = target.all_ports;
 	exit_code = daemon_start(&d, &shape);
 	if (exit_code)

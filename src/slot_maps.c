@@ -83,15 +83,13 @@ static int delete_slot_keys(int fd, size_t key_size, __u32 slot)
 
 int slot_maps_forget(const struct probe_maps *maps, int cpu_count, __u32 slot, struct target_counters *retired)
 {
-	__u32 method;
 	int err;
 
 	err = add_retired(maps->target_counters, slot, cpu_count, retired);
 	if (!err)
 		err = zero_percpu(maps->target_counters, slot, sizeof(struct target_counters), cpu_count);
-	for (method = 0; !err && method < HTTP_METHOD_COUNT; method++)
-		err = zero_percpu(maps->request_durations, slot * HTTP_METHOD_COUNT + method,
-				  sizeof(struct latency_histogram), cpu_count);
+	if (!err)
+		err = delete_slot_keys(maps->request_durations, sizeof(struct method_key), slot);
 	if (!err)
 		err = zero_percpu(maps->queue_durations, slot, sizeof(struct latency_histogram), cpu_count);
 	if (!err)

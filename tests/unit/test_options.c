@@ -179,7 +179,7 @@ static void test_kubernetes_mode_refusals(void **state)
 	assert_int_equal(PARSE(&o, "--kubernetes", "--pod-grace", "1m"), -1);
 	assert_int_equal(PARSE(&o, "--kubernetes", "--pod-grace", "86401"), -1);
 	assert_int_equal(PARSE(&o, "--kubernetes", "--max-pods", "0"), -1);
-	assert_int_equal(PARSE(&o, "--kubernetes", "--max-pods", "1001"), -1);
+	assert_int_equal(PARSE(&o, "--kubernetes", "--max-pods", "251"), -1);
 }
 
 int main(void)
