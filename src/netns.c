@@ -138,8 +138,13 @@ static int port_index(const unsigned short *ports, size_t count, unsigned short 
 	return -1;
 }
 
-static int dump_listeners(int fd, int family, const unsigned short *ports, size_t port_count,
-			  struct accept_queue *out)
+typedef void (*listener_fn)(void *ctx, const struct inet_diag_msg *diag);
+
+/* Every listening TCP socket of one family in the namespace, through
+ * sock_diag: it walks the listening hash only, where /proc/net/tcp walks
+ * every bucket of the node-wide established hash (milliseconds on a large
+ * machine, whatever the namespace holds). */
+static int dump_listeners(int fd, int family, listener_fn fn, void *ctx)
 {
 	struct {
 		struct nlmsghdr header;
@@ -168,27 +173,67 @@ static int dump_listeners(int fd, int family, const unsigned short *ports, size_
 		if (n < 0)
 			return -errno;
 		for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			struct inet_diag_msg *diag = NLMSG_DATA(h);
-			int index;
-
 			if (h->nlmsg_type == NLMSG_DONE)
 				return 0;
 			if (h->nlmsg_type == NLMSG_ERROR)
 				return -EPROTO;
-			index = port_index(ports, port_count, ntohs(diag->id.idiag_sport));
-			if (index < 0)
-				continue;
-			/* For a listener, rqueue is sk_ack_backlog and wqueue
-			 * sk_max_ack_backlog (inet_diag.c). */
-			out[index].depth += diag->idiag_rqueue;
-			out[index].limit += diag->idiag_wqueue;
+			fn(ctx, NLMSG_DATA(h));
 		}
 	}
+}
+
+struct queue_sums {
+	const unsigned short *ports;
+	size_t port_count;
+	struct accept_queue *out;
+};
+
+static void add_queue(void *ctx, const struct inet_diag_msg *diag)
+{
+	struct queue_sums *sums = ctx;
+	int index = port_index(sums->ports, sums->port_count, ntohs(diag->id.idiag_sport));
+
+	if (index < 0)
+		return;
+	/* For a listener, rqueue is sk_ack_backlog and wqueue
+	 * sk_max_ack_backlog (inet_diag.c). */
+	sums->out[index].depth += diag->idiag_rqueue;
+	sums->out[index].limit += diag->idiag_wqueue;
+}
+
+struct listener_list {
+	struct netns_listener *out;
+	size_t count, max;
+};
+
+static void add_listener(void *ctx, const struct inet_diag_msg *diag)
+{
+	struct listener_list *list = ctx;
+
+	if (list->count < list->max)
+		list->out[list->count++] = (struct netns_listener){
+			.port = ntohs(diag->id.idiag_sport),
+			.inode = diag->idiag_inode,
+		};
+}
+
+int netns_list_listeners(const struct netns_handles *h, struct netns_listener *out, size_t max)
+{
+	struct listener_list list = { .out = out, .max = max };
+	int err;
+
+	if (h->sock_diag_fd < 0)
+		return -1;
+	err = dump_listeners(h->sock_diag_fd, AF_INET, add_listener, &list);
+	if (!err)
+		err = dump_listeners(h->sock_diag_fd, AF_INET6, add_listener, &list);
+	return err ? -1 : (int)list.count;
 }
 
 int netns_read_accept_queues(const struct netns_handles *h, const unsigned short *ports, size_t port_count,
 			     struct accept_queue *out, size_t max)
 {
+	struct queue_sums sums = { .ports = ports, .out = out };
 	size_t i;
 	int err;
 
@@ -196,13 +241,26 @@ int netns_read_accept_queues(const struct netns_handles *h, const unsigned short
 		return -1;
 	if (port_count > max)
 		port_count = max;
+	sums.port_count = port_count;
 	for (i = 0; i < port_count; i++) {
 		out[i].port = ports[i];
 		out[i].depth = 0;
 		out[i].limit = 0;
 	}
-	err = dump_listeners(h->sock_diag_fd, AF_INET, ports, port_count, out);
+	err = dump_listeners(h->sock_diag_fd, AF_INET, add_queue, &sums);
 	if (!err)
-		err = dump_listeners(h->sock_diag_fd, AF_INET6, ports, port_count, out);
+		err = dump_listeners(h->sock_diag_fd, AF_INET6, add_queue, &sums);
 	return err ? -1 : (int)port_count;
+}
+
+bool netns_is_shared_with(int pid, int other_pid)
+{
+	char path[64];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	if (stat(path, &a))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", other_pid);
+	return stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }

@@ -35,4 +35,17 @@ struct accept_queue {
 int netns_read_accept_queues(const struct netns_handles *h, const unsigned short *ports, size_t port_count,
 			     struct accept_queue *out, size_t max);
 
+struct netns_listener {
+	unsigned short port;
+	__u32 inode;
+};
+
+/* Every listening TCP socket (IPv4 and IPv6) of the namespace, through
+ * sock_diag.  Returns how many entries of `out` were filled, or -1. */
+int netns_list_listeners(const struct netns_handles *h, struct netns_listener *out, size_t max);
+
+/* Whether two processes share a network namespace (a pod with
+ * hostNetwork shares the node's, pid 1's). */
+bool netns_is_shared_with(int pid, int other_pid);
+
 #endif

@@ -76,27 +76,70 @@ static int check_pod_logs(const struct runway_options *opts)
 	return -1;
 }
 
-static void watch_pod(struct node *n, struct pod_candidate *c, double now)
+static bool has_inode(const unsigned long *inodes, size_t count, unsigned long inode)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		if (inodes[i] == inode)
+			return true;
+	return false;
+}
+
+/* The ports the pod listens on, from sock_diag in its network namespace.
+ * In a namespace of its own every listener is the pod's; in the node's
+ * (hostNetwork), only those on sockets its processes hold. */
+static size_t pod_listening_ports(const struct watched_target *w, unsigned short *ports, size_t max)
+{
+	static struct netns_listener listeners[TARGET_MAX_PORTS * 4];
+	static unsigned long inodes[8192];
+	size_t inode_count = 0, count = 0, i, k;
+	int found;
+
+	if (!w->netns_open)
+		return 0;
+	found = netns_list_listeners(&w->netns, listeners, sizeof(listeners) / sizeof(listeners[0]));
+	if (found <= 0)
+		return 0;
+	if (w->netns_shared)
+		inode_count = socket_inodes_of_cgroup(w->cgroup_dir, inodes, sizeof(inodes) / sizeof(inodes[0]));
+	for (i = 0; i < (size_t)found && count < max; i++) {
+		if (w->netns_shared && !has_inode(inodes, inode_count, listeners[i].inode))
+			continue;
+		for (k = 0; k < count && ports[k] != listeners[i].port; k++)
+			;
+		if (k == count)
+			ports[count++] = listeners[i].port;
+	}
+	return count;
+}
+
+static void refresh_pod_ports(struct node *n, size_t slot)
 {
 	unsigned short ports[TARGET_MAX_PORTS];
+	size_t count;
+
+	if (n->opts->port_count)
+		return;
+	count = pod_listening_ports(&n->d.targets.targets[slot], ports, TARGET_MAX_PORTS);
+	daemon_set_listen_ports(&n->d, slot, ports, count, true);
+}
+
+static void watch_pod(struct node *n, struct pod_candidate *c, double now)
+{
 	struct target_identity id = {
 		.key = c->uid,
 		.namespace_ = c->namespace_,
 		.pod = c->name,
 		.cgroup_dir = c->cgroup_dir,
+		.netns_pid = c->matched_pid,
+		/* Without --port, its listeners are registered right after, from
+		 * its network namespace. */
+		.ports = n->opts->ports,
+		.port_count = n->opts->port_count,
 	};
-	size_t count;
-	int any_pid, slot;
+	int slot;
 
-	count = listening_ports_of_cgroup(c->cgroup_dir, ports, TARGET_MAX_PORTS, &any_pid);
-	id.netns_pid = any_pid ? any_pid : c->matched_pid;
-	if (n->opts->port_count) {
-		id.ports = n->opts->ports;
-		id.port_count = n->opts->port_count;
-	} else {
-		id.ports = ports;
-		id.port_count = count;
-	}
 	slot = target_table_add(&n->d.targets, &id);
 	if (slot < 0 && errno == ENOSPC) {
 		if (now >= n->next_full_report)
@@ -112,10 +155,14 @@ static void watch_pod(struct node *n, struct pod_candidate *c, double now)
 		c->retry_after = now + RETRY_ATTACH_S;
 		return;
 	}
+	n->d.targets.targets[slot].netns_shared = netns_is_shared_with(c->matched_pid, 1);
+	if (!n->d.targets.targets[slot].netns_open)
+		log_info("pod %s/%s: cannot open its network namespace (pid %d): its accept-queue series are missing",
+			 c->namespace_, c->name, c->matched_pid);
 	if (n->opts->port_count)
 		daemon_set_listen_ports(&n->d, slot, n->opts->ports, n->opts->port_count, false);
 	else
-		daemon_set_listen_ports(&n->d, slot, ports, count, false);
+		refresh_pod_ports(n, slot);
 	log_info("watching pod %s/%s (uid %s, %s) in slot %d: pid %d runs %s", c->namespace_, c->name, c->uid,
 		 pod_qos_name(c->qos), slot, c->matched_pid, c->matched_command);
 }
@@ -157,20 +204,14 @@ static void release_gone_pods(struct node *n, double now)
  * follow. */
 static void refresh_ports(struct node *n, double now)
 {
-	struct target_table *t = &n->d.targets;
-	unsigned short ports[TARGET_MAX_PORTS];
-	size_t slot, count;
-	int any_pid;
+	size_t slot;
 
-	if (now < n->next_port_refresh || n->opts->port_count)
+	if (now < n->next_port_refresh)
 		return;
 	n->next_port_refresh = now + PORT_REFRESH_S;
-	for (slot = 0; slot < t->capacity; slot++) {
-		if (t->targets[slot].state != TARGET_WATCHED)
-			continue;
-		count = listening_ports_of_cgroup(t->targets[slot].cgroup_dir, ports, TARGET_MAX_PORTS, &any_pid);
-		daemon_set_listen_ports(&n->d, slot, ports, count, true);
-	}
+	for (slot = 0; slot < n->d.targets.capacity; slot++)
+		if (n->d.targets.targets[slot].state == TARGET_WATCHED)
+			refresh_pod_ports(n, slot);
 }
 
 static bool any_young_pod(const struct pod_discovery *d, double now)

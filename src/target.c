@@ -248,6 +248,17 @@ static size_t cgroup_pids(const char *dir, int *pids, size_t count, size_t max, 
 	return count;
 }
 
+size_t socket_inodes_of_cgroup(const char *dir, unsigned long *inodes, size_t max)
+{
+	static int pids[MAX_PIDS];
+	size_t pid_count, count = 0, i;
+
+	pid_count = cgroup_pids(dir, pids, 0, MAX_PIDS, 0);
+	for (i = 0; i < pid_count; i++)
+		count = socket_inodes_of(pids[i], inodes, count, max);
+	return count;
+}
+
 size_t listening_ports_of_cgroup(const char *dir, unsigned short *ports, size_t max, int *netns_pid)
 {
 	static unsigned long inodes[MAX_SOCKET_INODES];

@@ -37,6 +37,10 @@ int cgroup_level(const char *dir);
  * in the network namespace of `pid`.  Returns the count (capped at max). */
 size_t listening_ports_of_process_tree(int pid, unsigned short *ports, size_t max);
 
+/* Inodes of the sockets every process of a cgroup directory and its
+ * children holds open. */
+size_t socket_inodes_of_cgroup(const char *dir, unsigned long *inodes, size_t max);
+
 /* The same for every process of a cgroup v2 directory and its children;
  * *netns_pid receives one of its processes (0 if it has none). */
 size_t listening_ports_of_cgroup(const char *dir, unsigned short *ports, size_t max, int *netns_pid);

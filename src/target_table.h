@@ -54,7 +54,9 @@ struct watched_target {
 	 * counted). */
 	unsigned short probe_ports[TARGET_MAX_PORTS];
 	size_t probe_port_count;
-	__u64 listener_signature; /* of the listening sockets last seen, to skip unchanged rescans */
+	/* It shares the node's network namespace (hostNetwork): not every
+	 * listener there is its own. */
+	bool netns_shared;
 	/* Last integrals served: a counter never goes down, even when a
 	 * snapshot of per-CPU values catches an end before its begin. */
 	__u64 last_in_flight_integral_ns;

@@ -194,13 +194,16 @@ class Pod:
         self.containers.append(c)
         self.node.log_paths.append(log_path)
         if ready_path is not None:
-            deadline = time.monotonic() + timeout
-            while self.get(ready_path) != 200:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("container %s of pod %s did not answer:\n%s" %
-                                       (name, self.name, fixtures.tail(log_path)))
-                time.sleep(0.1)
+            self.wait_ready(c, ready_path, timeout)
         return c
+
+    def wait_ready(self, c, ready_path="/healthz", timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while self.get(ready_path) != 200:
+            if c.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("container %s of pod %s did not answer:\n%s" %
+                                   (c.name, self.name, fixtures.tail(c.log_path)))
+            time.sleep(0.1)
 
     def start_uvicorn(self, stack="uvloop", name="app"):
         loop, http = fixtures.STACKS[stack]
