@@ -80,9 +80,14 @@ def bpftool(*args):
     return json.loads(out or "[]")
 
 
-def daemon_programs(before_ids):
-    return [p for p in bpftool("prog", "show")
-            if p.get("name", "").startswith("runway_") and p["id"] not in before_ids]
+def daemon_programs(pod_cgroup):
+    """This daemon's programs: those on a pod it watches, and the tracepoint
+    programs that share their maps (other daemons on the machine have maps
+    of their own)."""
+    attached = {p["id"] for p in bpftool("cgroup", "show", pod_cgroup) if p.get("name", "").startswith("runway_")}
+    progs = bpftool("prog", "show")
+    maps = {m for p in progs if p["id"] in attached for m in p.get("map_ids", [])}
+    return [p for p in progs if p.get("name", "").startswith("runway_") and maps & set(p.get("map_ids", []))]
 
 
 def run_counts(progs):
@@ -111,7 +116,7 @@ def ab_in_pod(pod, requests, concurrency=4):
     """Requests per second of ab inside the pod's network namespace."""
     out = subprocess.run(pod._in_netns(["taskset", "-c", "1", "ab", "-q", "-k", "-n", str(requests),
                                         "-c", str(concurrency),
-                                        "http://127.0.0.1:%d/" % simulated.POD_PORT]),
+                                        "http://127.0.0.1:%d/" % pod.port]),
                          capture_output=True, text=True, timeout=300).stdout
     m = re.search(r"Requests per second:\s+([\d.]+)", out)
     failed = re.search(r"Failed requests:\s+(\d+)", out)
@@ -140,6 +145,7 @@ def main():
     ap.add_argument("--pods", type=int, default=110, help="pods running uvicorn (default 110)")
     ap.add_argument("--others", type=int, default=10, help="pods running something else (default 10)")
     ap.add_argument("--driver", choices=("systemd", "cgroupfs"), default="systemd")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of the unwatched throughput comparison")
     ap.add_argument("--output", default=os.path.join(REPO, "build", "bench-node.md"))
     args = ap.parse_args()
 
@@ -168,17 +174,12 @@ def main():
             "--directory", d], "/")
         log("%d + %d pods started in %.0f s", len(watched), len(others), time.monotonic() - t0)
 
-        # Unwatched throughput before any daemon runs: the first half of the
-        # side-by-side comparison.
         probe_pod = others[0]
-        rates = {"without": [], "with": []}
         ab_in_pod(probe_pod, 2000)  # warm-up
-        for _ in range(3):
-            rates["without"].append(ab_in_pod(probe_pod, 5000))
 
-        progs_before = {p["id"] for p in bpftool("prog", "show")}
+        daemon_args = node.daemon_args(*(["--max-pods", str(args.pods)] if args.pods > 110 else []))
         start = time.monotonic()
-        daemon = fixtures.Daemon(os.path.abspath(args.daemon), node.daemon_args(), workdir, name="daemon")
+        daemon = fixtures.Daemon(os.path.abspath(args.daemon), daemon_args, workdir, name="daemon")
         daemon.start(timeout=300)
         ready_s = time.monotonic() - start
         expo = daemon.scrape()
@@ -217,7 +218,7 @@ def main():
         row("daemon CPU, idle, no scrapes, %d pods watched" % len(watched), "%.2f %% of a CPU" % (idle_cpu * 100))
         row("daemon file descriptors", "%d" % len(os.listdir("/proc/%d/fd" % pid)))
 
-        progs = daemon_programs(progs_before)
+        progs = daemon_programs(watched[0].cgroup)
         map_ids = sorted({m for p in progs for m in p.get("map_ids", [])})
         maps = [m for m in bpftool("map", "show") if m["id"] in map_ids]
         links = [lk for lk in bpftool("link", "show") if lk.get("prog_id") in {p["id"] for p in progs}]
@@ -241,8 +242,8 @@ def main():
             read_runs = {n: after[n][0] - before[n][0] for n in after if n not in ("runway_ingress", "runway_egress")}
             read_ns = {n: (after[n][1] - before[n][1]) / max(1, read_runs[n]) for n in read_runs}
             row("cgroup program runs for 5000 requests to an unwatched pod", "%d" % cgroup_runs)
-            row("node-wide tracepoints for those requests",
-                ", ".join("%s %d runs, %.0f ns/run" % (n, read_runs[n], read_ns[n]) for n in sorted(read_runs)))
+            row("node-wide tracepoints meanwhile (every TCP read and state change of the machine)",
+                ", ".join("%s %.0f ns/run" % (n, read_ns[n]) for n in sorted(read_runs)))
 
             before = run_counts(progs)
             watched[0].load([["GET", "/", 2000, "keepalive"]])
@@ -251,15 +252,23 @@ def main():
             row("BPF run time per request, watched pod (keep-alive)",
                 "%.0f ns: %s" % (sum(per_request.values()),
                                  ", ".join("%s %.0f ns" % (n, v) for n, v in sorted(per_request.items()))))
-        for _ in range(3):
-            rates["with"].append(ab_in_pod(probe_pod, 5000))
         daemon.stop()
         daemon = None
-        for _ in range(3):
+
+        # The unwatched pod's throughput with and without the daemon,
+        # alternating, so that the machine's other load hits both alike.
+        rates = {"without": [], "with": []}
+        for _ in range(args.rounds):
             rates["without"].append(ab_in_pod(probe_pod, 5000))
-        without, with_ = statistics.median(rates["without"]), statistics.median(rates["with"])
-        row("unwatched pod's throughput (ab -k -c4, 3+3 runs without, 3 with)",
-            "%.0f req/s with the daemon vs %.0f without (x%.3f)" % (with_, without, with_ / without))
+            daemon = fixtures.Daemon(os.path.abspath(args.daemon), daemon_args, workdir, name="daemon")
+            daemon.start(timeout=300)
+            rates["with"].append(ab_in_pod(probe_pod, 5000))
+            daemon.stop()
+            daemon = None
+        ratios = sorted(w / wo for w, wo in zip(rates["with"], rates["without"]))
+        row("unwatched pod's throughput, ab -k -c4, %d alternating rounds" % args.rounds,
+            "with/without the daemon: median x%.3f (rounds: %s)" % (
+                statistics.median(ratios), ", ".join("%.3f" % r for r in ratios)))
     finally:
         if daemon is not None:
             daemon.stop()

@@ -157,7 +157,7 @@ enum daemon_wake daemon_wait(struct daemon *d, int fd, int timeout_ms)
 }
 
 void daemon_set_listen_ports(struct daemon *d, __u32 slot, const unsigned short *ports, size_t count,
-			     bool register_with_probes)
+			     bool register_with_probes, unsigned families)
 {
 	struct watched_target *w = &d->targets.targets[slot];
 	unsigned short added[TARGET_MAX_PORTS];
@@ -180,6 +180,7 @@ void daemon_set_listen_ports(struct daemon *d, __u32 slot, const unsigned short 
 	pthread_mutex_lock(&d->targets.lock);
 	memcpy(w->listen_ports, ports, count * sizeof(ports[0]));
 	w->listen_port_count = count;
+	w->netns.listen_families = families;
 	pthread_mutex_unlock(&d->targets.lock);
 }
 

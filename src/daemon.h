@@ -64,9 +64,10 @@ void daemon_stop(struct daemon *d);
 /* Seconds on the monotonic clock. */
 double daemon_now(void);
 
-/* Sets a target's listening ports (for the accept-queue series) under the
+/* Sets a target's listening ports (for the accept-queue series) and the
+ * families they are in (NETNS_IPV4 | NETNS_IPV6, 0 if unknown) under the
  * table's lock, and registers with the probes those not registered yet. */
 void daemon_set_listen_ports(struct daemon *d, __u32 slot, const unsigned short *ports, size_t count,
-			     bool register_with_probes);
+			     bool register_with_probes, unsigned families);
 
 #endif

@@ -58,6 +58,7 @@ int netns_open(struct netns_handles *h, int pid)
 
 	h->netstat_fd = -1;
 	h->sock_diag_fd = -1;
+	h->listen_families = 0;
 	snprintf(path, sizeof(path), "/proc/%d/net/netstat", pid);
 	h->netstat_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (h->netstat_fd < 0)
@@ -213,6 +214,7 @@ static void add_listener(void *ctx, const struct inet_diag_msg *diag)
 	if (list->count < list->max)
 		list->out[list->count++] = (struct netns_listener){
 			.port = ntohs(diag->id.idiag_sport),
+			.family = diag->idiag_family == AF_INET6 ? NETNS_IPV6 : NETNS_IPV4,
 			.inode = diag->idiag_inode,
 		};
 }
@@ -235,20 +237,23 @@ int netns_read_accept_queues(const struct netns_handles *h, const unsigned short
 {
 	struct queue_sums sums = { .ports = ports, .out = out };
 	size_t i;
-	int err;
+	int err = 0;
 
 	if (h->sock_diag_fd < 0)
 		return -1;
 	if (port_count > max)
 		port_count = max;
+	if (port_count == 0)
+		return 0;
 	sums.port_count = port_count;
 	for (i = 0; i < port_count; i++) {
 		out[i].port = ports[i];
 		out[i].depth = 0;
 		out[i].limit = 0;
 	}
-	err = dump_listeners(h->sock_diag_fd, AF_INET, add_queue, &sums);
-	if (!err)
+	if (!h->listen_families || (h->listen_families & NETNS_IPV4))
+		err = dump_listeners(h->sock_diag_fd, AF_INET, add_queue, &sums);
+	if (!err && (!h->listen_families || (h->listen_families & NETNS_IPV6)))
 		err = dump_listeners(h->sock_diag_fd, AF_INET6, add_queue, &sums);
 	return err ? -1 : (int)port_count;
 }

@@ -12,7 +12,14 @@
 struct netns_handles {
 	int netstat_fd;   /* /proc/PID/net/netstat */
 	int sock_diag_fd; /* NETLINK_SOCK_DIAG socket in that namespace */
+	/* NETNS_IPV4 | NETNS_IPV6: the families with listeners to dump; 0 for
+	 * both.  A dump walks the node-wide listening hash, so a family with
+	 * nothing to find is worth skipping. */
+	unsigned listen_families;
 };
+
+#define NETNS_IPV4 (1u << 0)
+#define NETNS_IPV6 (1u << 1)
 
 int netns_open(struct netns_handles *h, int pid);
 void netns_close(struct netns_handles *h);
@@ -37,6 +44,7 @@ int netns_read_accept_queues(const struct netns_handles *h, const unsigned short
 
 struct netns_listener {
 	unsigned short port;
+	unsigned family; /* NETNS_IPV4 or NETNS_IPV6 */
 	__u32 inode;
 };
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -89,23 +90,34 @@ static bool has_inode(const unsigned long *inodes, size_t count, unsigned long i
 /* The ports the pod listens on, from sock_diag in its network namespace.
  * In a namespace of its own every listener is the pod's; in the node's
  * (hostNetwork), only those on sockets its processes hold. */
-static size_t pod_listening_ports(const struct watched_target *w, unsigned short *ports, size_t max)
+static size_t pod_listening_ports(struct watched_target *w, unsigned short *ports, size_t max,
+				  unsigned *families)
 {
 	static struct netns_listener listeners[TARGET_MAX_PORTS * 4];
 	static unsigned long inodes[8192];
 	size_t inode_count = 0, count = 0, i, k;
 	int found;
 
+	*families = 0;
 	if (!w->netns_open)
 		return 0;
 	found = netns_list_listeners(&w->netns, listeners, sizeof(listeners) / sizeof(listeners[0]));
 	if (found <= 0)
 		return 0;
-	if (w->netns_shared)
+	if (w->netns_shared) {
 		inode_count = socket_inodes_of_cgroup(w->cgroup_dir, inodes, sizeof(inodes) / sizeof(inodes[0]));
+		if (inode_count == 0 && !w->ports_unreadable_reported) {
+			log_info("pod {%s} shares the node's network namespace and its sockets cannot be read "
+				 "(another user's /proc/PID/fd needs CAP_DAC_READ_SEARCH): its accept-queue series are "
+				 "missing",
+				 w->labels);
+			w->ports_unreadable_reported = true;
+		}
+	}
 	for (i = 0; i < (size_t)found && count < max; i++) {
 		if (w->netns_shared && !has_inode(inodes, inode_count, listeners[i].inode))
 			continue;
+		*families |= listeners[i].family;
 		for (k = 0; k < count && ports[k] != listeners[i].port; k++)
 			;
 		if (k == count)
@@ -117,12 +129,13 @@ static size_t pod_listening_ports(const struct watched_target *w, unsigned short
 static void refresh_pod_ports(struct node *n, size_t slot)
 {
 	unsigned short ports[TARGET_MAX_PORTS];
+	unsigned families;
 	size_t count;
 
 	if (n->opts->port_count)
 		return;
-	count = pod_listening_ports(&n->d.targets.targets[slot], ports, TARGET_MAX_PORTS);
-	daemon_set_listen_ports(&n->d, slot, ports, count, true);
+	count = pod_listening_ports(&n->d.targets.targets[slot], ports, TARGET_MAX_PORTS, &families);
+	daemon_set_listen_ports(&n->d, slot, ports, count, true, families);
 }
 
 static void watch_pod(struct node *n, struct pod_candidate *c, double now)
@@ -155,12 +168,20 @@ static void watch_pod(struct node *n, struct pod_candidate *c, double now)
 		c->retry_after = now + RETRY_ATTACH_S;
 		return;
 	}
-	n->d.targets.targets[slot].netns_shared = netns_is_shared_with(c->matched_pid, 1);
+	/* hostNetwork: the node's namespace is pid 1's (the DaemonSet has
+	 * hostPID), or ours when the daemon runs with hostNetwork itself. */
+	n->d.targets.targets[slot].netns_shared =
+		netns_is_shared_with(c->matched_pid, 1) || netns_is_shared_with(c->matched_pid, getpid());
 	if (!n->d.targets.targets[slot].netns_open)
-		log_info("pod %s/%s: cannot open its network namespace (pid %d): its accept-queue series are missing",
+		log_info("pod %s/%s: cannot open its network namespace (pid %d; needs CAP_SYS_PTRACE): its accept-queue "
+			 "and ListenOverflows series are missing",
+			 c->namespace_, c->name, c->matched_pid);
+	else if (n->d.targets.targets[slot].netns.sock_diag_fd < 0)
+		log_info("pod %s/%s: cannot enter its network namespace (pid %d; setns needs CAP_SYS_ADMIN): its "
+			 "accept-queue depth and limit series are missing",
 			 c->namespace_, c->name, c->matched_pid);
 	if (n->opts->port_count)
-		daemon_set_listen_ports(&n->d, slot, n->opts->ports, n->opts->port_count, false);
+		daemon_set_listen_ports(&n->d, slot, n->opts->ports, n->opts->port_count, false, 0);
 	else
 		refresh_pod_ports(n, slot);
 	log_info("watching pod %s/%s (uid %s, %s) in slot %d: pid %d runs %s", c->namespace_, c->name, c->uid,

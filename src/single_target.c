@@ -22,7 +22,7 @@ static void refresh_listen_ports(struct daemon *d, const struct target *t)
 	int netns_pid;
 
 	count = listening_ports_of_cgroup(t->cgroup_dir, ports, TARGET_MAX_PORTS, &netns_pid);
-	daemon_set_listen_ports(d, TARGET_SLOT, ports, count, true);
+	daemon_set_listen_ports(d, TARGET_SLOT, ports, count, true, 0);
 }
 
 int single_target_run(const struct runway_options *opts)
@@ -68,13 +68,13 @@ int single_target_run(const struct runway_options *opts)
 	identity.port_count = target.port_count;
 	if (target_table_add(&d.targets, &identity) != TARGET_SLOT)
 		goto cleanup;
-	if (!d.targets.targets[TARGET_SLOT].netns_open)
+	if (!d.targets.targets[TARGET_SLOT].netns_open || d.targets.targets[TARGET_SLOT].netns.sock_diag_fd < 0)
 		log_info("cannot open the network namespace of pid %d: accept-queue metrics are not exported",
 			 target.netns_pid);
 	if (target.all_ports)
 		refresh_listen_ports(&d, &target);
 	else
-		daemon_set_listen_ports(&d, TARGET_SLOT, target.ports, target.port_count, false);
+		daemon_set_listen_ports(&d, TARGET_SLOT, target.ports, target.port_count, false, 0);
 	if (daemon_serve(&d))
 		goto cleanup;
 	log_info("watching cgroup %s, serving http://%s:%u/metrics", target.cgroup_dir, opts->listen_host,

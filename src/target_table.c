@@ -151,7 +151,9 @@ int target_table_add(struct target_table *t, const struct target_identity *id)
 	snprintf(w->cgroup_dir, sizeof(w->cgroup_dir), "%s", id->cgroup_dir);
 	if (id->namespace_)
 		target_labels_format(w->labels, sizeof(w->labels), id->namespace_, id->pod);
-	if (id->netns_pid > 0 && netns_open(&w->netns, id->netns_pid) == 0)
+	/* Without setns() (no CAP_SYS_ADMIN) the namespace's netstat still
+	 * opens: its ListenOverflows are served, its accept queues are not. */
+	if (id->netns_pid > 0 && (netns_open(&w->netns, id->netns_pid) == 0 || w->netns.netstat_fd >= 0))
 		w->netns_open = true;
 	else
 		netns_close(&w->netns);

@@ -57,6 +57,7 @@ struct watched_target {
 	/* It shares the node's network namespace (hostNetwork): not every
 	 * listener there is its own. */
 	bool netns_shared;
+	bool ports_unreadable_reported;
 	/* Last integrals served: a counter never goes down, even when a
 	 * snapshot of per-CPU values catches an end before its begin. */
 	__u64 last_in_flight_integral_ns;

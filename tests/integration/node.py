@@ -105,8 +105,12 @@ class Container:
 
 
 class Pod:
-    def __init__(self, node, namespace, name, qos, runtime, static):
+    def __init__(self, node, namespace, name, qos, runtime, static, host_network):
         self.node = node
+        # hostNetwork pods share the node's network namespace: a free port
+        # there; every other pod listens on the same port in its own.
+        self.host_network = host_network
+        self.port = env.free_port() if host_network else POD_PORT
         self.namespace = namespace
         self.name = name
         self.qos = qos
@@ -147,8 +151,12 @@ class Pod:
         self.node.pods.append(self)
         log_path = os.path.join(self.node.logdir, "pod-%s-pause.log" % self.name)
         cgroup = self._container_dir()
-        proc = self._spawn(cgroup, "unshare -n bash -c %s" % shlex.quote(
-            "ip link set lo up && exec -a /pause sleep 1000000"), log_path)
+        pause = "exec -a /pause sleep 1000000"
+        if self.host_network:
+            proc = self._spawn(cgroup, "bash -c %s" % shlex.quote(pause), log_path)
+        else:
+            proc = self._spawn(cgroup, "unshare -n bash -c %s" % shlex.quote("ip link set lo up && " + pause),
+                               log_path)
         self.sandbox = Container(self, "pause", cgroup, proc, log_path)
         deadline = time.monotonic() + 10
         own = os.stat("/proc/self/ns/net").st_ino
@@ -156,7 +164,7 @@ class Pod:
             try:
                 with open("/proc/%d/cmdline" % proc.pid, "rb") as f:
                     ready = f.read().startswith(b"/pause\0")
-                ready = ready and os.stat("/proc/%d/ns/net" % proc.pid).st_ino != own
+                ready = ready and (self.host_network or os.stat("/proc/%d/ns/net" % proc.pid).st_ino != own)
             except OSError:
                 ready = False
             if ready:
@@ -178,16 +186,17 @@ class Pod:
     def netns(self):
         return "/proc/%d/ns/net" % self.sandbox.pid
 
-    def start_container(self, name, argv, ready_path="/healthz", cpu=0, timeout=30.0):
+    def start_container(self, name, argv, ready_path="/healthz", cpu=0, timeout=30.0, uid=None):
         """A container running argv in the pod's network namespace, pinned
-        to `cpu`; waits until it answers ready_path on POD_PORT (None: no
-        wait)."""
+        to `cpu`, as user `uid` (None: root); waits until it answers
+        ready_path on the pod's port (None: no wait)."""
         os.makedirs(os.path.join(self.log_dir, name), exist_ok=True)
         log_path = os.path.join(self.node.logdir, "pod-%s-%s-%d.log" %
                                 (self.name, name, len(self.containers)))
         pin = "taskset -c %d " % cpu if cpu is not None and cpu < os.cpu_count() else ""
-        command = "nsenter --net=%s %s%s" % (self.netns(), pin,
-                                             " ".join(shlex.quote(a) for a in argv))
+        user = "setpriv --reuid %d --regid %d --clear-groups " % (uid, uid) if uid is not None else ""
+        command = "nsenter --net=%s %s%s%s" % (self.netns(), pin, user,
+                                               " ".join(shlex.quote(a) for a in argv))
         cgroup = self._container_dir()
         proc = self._spawn(cgroup, command, log_path)
         c = Container(self, name, cgroup, proc, log_path)
@@ -205,17 +214,17 @@ class Pod:
                                    (c.name, self.name, fixtures.tail(c.log_path)))
             time.sleep(0.1)
 
-    def start_uvicorn(self, stack="uvloop", name="app"):
+    def start_uvicorn(self, stack="uvloop", name="app", uid=None):
         loop, http = fixtures.STACKS[stack]
         return self.start_container(name, [
             PYTHON, "-m", "uvicorn", "sample_app:app", "--app-dir", fixtures.APP_DIR,
-            "--host", "127.0.0.1", "--port", str(POD_PORT), "--loop", loop, "--http", http,
-            "--log-level", "warning", "--no-access-log"])
+            "--host", "127.0.0.1", "--port", str(self.port), "--loop", loop, "--http", http,
+            "--log-level", "warning", "--no-access-log"], uid=uid)
 
     def start_other_server(self, name="static"):
         """An HTTP server that is not uvicorn: the node mode must leave it."""
         return self.start_container(name, [
-            PYTHON, "-m", "http.server", "--bind", "127.0.0.1", str(POD_PORT)], ready_path="/")
+            PYTHON, "-m", "http.server", "--bind", "127.0.0.1", str(self.port)], ready_path="/")
 
     def delete(self):
         """What the kubelet does when the pod is deleted: containers stop,
@@ -237,13 +246,13 @@ class Pod:
         """Status of one GET from inside the pod, or None."""
         p = subprocess.run(self._in_netns(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
                                            "--max-time", "5",
-                                           "http://127.0.0.1:%d%s" % (POD_PORT, path)]),
+                                           "http://127.0.0.1:%d%s" % (self.port, path)]),
                            capture_output=True, text=True, timeout=20)
         return int(p.stdout) if p.stdout.strip().isdigit() and p.stdout != "000" else None
 
     def _client(self, plan):
         return self._in_netns(["taskset", "-c", "1", PYTHON, os.path.join(HERE, "pod_client.py"),
-                               "--port", str(POD_PORT), json.dumps(plan)])
+                               "--port", str(self.port), json.dumps(plan)])
 
     def load(self, plan, timeout=120):
         """Runs a plan of pod_client.py inside the pod; {(method, status): n}."""
@@ -286,8 +295,9 @@ class SimulatedNode:
         middle = "" if qos == "guaranteed" else qos + "-"
         return os.path.join(self.qos_dir(qos), "kubepods-%spod%s.slice" % (middle, uid.replace("-", "_")))
 
-    def add_pod(self, namespace, name, qos="burstable", runtime="containerd", static=False):
-        return Pod(self, namespace, name, qos, runtime, static).start()
+    def add_pod(self, namespace, name, qos="burstable", runtime="containerd", static=False,
+                host_network=False):
+        return Pod(self, namespace, name, qos, runtime, static, host_network).start()
 
     def daemon_args(self, *extra):
         return ["--kubernetes", "--kubepods", self.kubepods, "--pod-logs", self.log_root] + list(extra)
