@@ -29,6 +29,11 @@ void options_usage(FILE *out)
 		"  -l, --listen HOST:PORT serve /metrics here (default %s)\n"
 		"  -x, --exclude-path P   do not count requests to path P (repeatable; replaces\n"
 		"                         the defaults /metrics, /healthz, /health; \"\" excludes none)\n"
+		"      --route-group NAME=PATTERN\n"
+		"                         count requests whose path starts with PATTERN under\n"
+		"                         route=NAME (repeatable, at most %d; the first match wins).\n"
+		"                         PATTERN: a path prefix (/api/infer) or an anchored prefix\n"
+		"                         regex (^/api/infer, \\. for a dot)\n"
 		"      --no-read-hook     do not attach the node-wide TCP read tracepoint: every TCP\n"
 		"                         read on the node gets cheaper, and requests count as in\n"
 		"                         flight from their arrival (no runway_requests_queued)\n"
@@ -47,7 +52,7 @@ void options_usage(FILE *out)
 		"  -v, --verbose          log attachment details\n"
 		"  -V, --version          print the version\n"
 		"  -h, --help             this text\n",
-		OPTIONS_DEFAULT_LISTEN, OPTIONS_DEFAULT_MATCH_CMDLINE, OPTIONS_DEFAULT_POD_GRACE_S,
+		OPTIONS_DEFAULT_LISTEN, ROUTE_GROUPS_MAX, OPTIONS_DEFAULT_MATCH_CMDLINE, OPTIONS_DEFAULT_POD_GRACE_S,
 		OPTIONS_DEFAULT_MAX_PODS, OPTIONS_MAX_MAX_PODS, OPTIONS_DEFAULT_POD_LOGS);
 }
 
@@ -123,6 +128,7 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 	enum {
 		OPT_CHECK = 0x100,
 		OPT_NO_READ_HOOK,
+		OPT_ROUTE_GROUP,
 		OPT_KUBEPODS,
 		OPT_POD_LOGS,
 		OPT_MATCH_CMDLINE,
@@ -141,6 +147,7 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 		{ "port", required_argument, NULL, 'P' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "exclude-path", required_argument, NULL, 'x' },
+		{ "route-group", required_argument, NULL, OPT_ROUTE_GROUP },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "no-read-hook", no_argument, NULL, OPT_NO_READ_HOOK },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -150,6 +157,7 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 	};
 	const char *node_flag = NULL; /* a node-mode flag given, for the error line */
 	bool excludes_given = false;
+	char error[512];
 	long value;
 	size_t i;
 	int opt;
@@ -240,6 +248,13 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 				return -1;
 			}
 			opts->excluded_paths[opts->excluded_path_count++] = optarg;
+			break;
+		case OPT_ROUTE_GROUP:
+			if (route_groups_add(opts->route_groups, &opts->route_group_count, optarg, error,
+					     sizeof(error))) {
+				log_error("--route-group %s", error);
+				return -1;
+			}
 			break;
 		case OPT_CHECK:
 			opts->check_only = true;

@@ -13,6 +13,10 @@ Each route exercises one thing the daemon has to get right from the kernel:
     GET  /block?ms=N             async handler calling time.sleep: blocks the loop,
                                  so later requests wait in the kernel (queued)
     GET  /sync?ms=N              plain def handler, runs in the thread pool
+    GET  /cpu?ms=N               plain def handler that spins for N ms of its own CPU
+                                 time holding the GIL: the pod's one core of Python,
+                                 so it saturates at about one request at a time
+                                 (runway-sweep's CPU-bound example)
     GET  /stream?chunks=N&delay_ms=M
                                  chunked StreamingResponse, M ms before every chunk
     ANY  /status/{code}          that status with a small body (none for 1xx/204/304)
@@ -67,6 +71,19 @@ async def block(ms: int = 100):
 def sync(ms: int = 100):
     time.sleep(_seconds(ms))  # a worker thread of the pool, not the loop
     return {"slept_ms": ms}
+
+
+@app.get("/cpu")
+def cpu(ms: int = 10):
+    # The thread's own CPU time, not the wall clock: a request costs N ms of
+    # CPU however many others share the GIL, as real CPU-bound work does.
+    # (Spinning until a wall-clock deadline would let concurrent requests
+    # overlap and never saturate.)
+    deadline = time.thread_time() + _seconds(ms)
+    spins = 0
+    while time.thread_time() < deadline:
+        spins += 1
+    return {"cpu_ms": ms, "spins": spins}
 
 
 @app.get("/stream")

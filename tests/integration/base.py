@@ -14,6 +14,7 @@ import prom
 
 class Config:
     daemon = None   # path of build/runway-bpfd
+    sweep = None    # path of build/runway-sweep
     workdir = None  # logs of this run, one folder per test
     version = None  # content of VERSION
 
