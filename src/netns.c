@@ -80,6 +80,15 @@ int netns_open(struct netns_handles *h, int pid)
 	return job.err;
 }
 
+unsigned long netns_id_of(int pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	return stat(path, &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+
 void netns_close(struct netns_handles *h)
 {
 	if (h->netstat_fd >= 0)

@@ -22,6 +22,9 @@ struct netns_handles {
 #define NETNS_IPV6 (1u << 1)
 
 int netns_open(struct netns_handles *h, int pid);
+
+/* The identity (inode) of a process's network namespace, 0 if unknown. */
+unsigned long netns_id_of(int pid);
 void netns_close(struct netns_handles *h);
 
 struct listen_overflow_counts {

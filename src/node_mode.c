@@ -13,6 +13,7 @@
 #include "log.h"
 #include "node_mode.h"
 #include "pod_discovery.h"
+#include "pod_processes.h"
 #include "target.h"
 
 /* How often the loop wakes without an event: faster while a pod is young,
@@ -126,12 +127,29 @@ static size_t pod_listening_ports(struct watched_target *w, unsigned short *port
 	return count;
 }
 
+/* A pod whose sandbox was recreated runs in a new network namespace: its
+ * accept queues are read there from then on (its ListenOverflows restart,
+ * as a counter does). */
+static void follow_netns(struct node *n, size_t slot)
+{
+	struct watched_target *w = &n->d.targets.targets[slot];
+	int pid = pod_any_pid(w->cgroup_dir);
+	unsigned long id = pid ? netns_id_of(pid) : 0;
+
+	if (!id || (w->netns_open && id == w->netns_id))
+		return;
+	target_table_reopen_netns(&n->d.targets, slot, pid);
+	if (log_verbose())
+		log_info("pod {%s}: now in network namespace %lu", w->labels, id);
+}
+
 static void refresh_pod_ports(struct node *n, size_t slot)
 {
 	unsigned short ports[TARGET_MAX_PORTS];
 	unsigned families;
 	size_t count;
 
+	follow_netns(n, slot);
 	if (n->opts->port_count)
 		return;
 	count = pod_listening_ports(&n->d.targets.targets[slot], ports, TARGET_MAX_PORTS, &families);
@@ -145,7 +163,9 @@ static void watch_pod(struct node *n, struct pod_candidate *c, double now)
 		.namespace_ = c->namespace_,
 		.pod = c->name,
 		.cgroup_dir = c->cgroup_dir,
-		.netns_pid = c->matched_pid,
+		/* The matching process may have exited since (a restart): any
+		 * process of the pod is in its network namespace. */
+		.netns_pid = pod_any_pid(c->cgroup_dir),
 		/* Without --port, its listeners are registered right after, from
 		 * its network namespace. */
 		.ports = n->opts->ports,
@@ -171,15 +191,15 @@ static void watch_pod(struct node *n, struct pod_candidate *c, double now)
 	/* hostNetwork: the node's namespace is pid 1's (the DaemonSet has
 	 * hostPID), or ours when the daemon runs with hostNetwork itself. */
 	n->d.targets.targets[slot].netns_shared =
-		netns_is_shared_with(c->matched_pid, 1) || netns_is_shared_with(c->matched_pid, getpid());
+		netns_is_shared_with(id.netns_pid, 1) || netns_is_shared_with(id.netns_pid, getpid());
 	if (!n->d.targets.targets[slot].netns_open)
 		log_info("pod %s/%s: cannot open its network namespace (pid %d; needs CAP_SYS_PTRACE): its accept-queue "
 			 "and ListenOverflows series are missing",
-			 c->namespace_, c->name, c->matched_pid);
+			 c->namespace_, c->name, id.netns_pid);
 	else if (n->d.targets.targets[slot].netns.sock_diag_fd < 0)
 		log_info("pod %s/%s: cannot enter its network namespace (pid %d; setns needs CAP_SYS_ADMIN): its "
 			 "accept-queue depth and limit series are missing",
-			 c->namespace_, c->name, c->matched_pid);
+			 c->namespace_, c->name, id.netns_pid);
 	if (n->opts->port_count)
 		daemon_set_listen_ports(&n->d, slot, n->opts->ports, n->opts->port_count, false, 0);
 	else

@@ -149,3 +149,29 @@ size_t pod_processes_matching(const struct pod_processes *p, int *pids, size_t m
 			pids[count++] = p->pids[i];
 	return count;
 }
+
+int pod_any_pid(const char *pod_dir)
+{
+	char path[PATH_MAX];
+	struct dirent *entry;
+	size_t count = 0;
+	int pid = 0;
+	DIR *d;
+
+	d = opendir(pod_dir);
+	if (!d)
+		return 0;
+	while (!count && (entry = readdir(d))) {
+		const char *runtime;
+
+		if (entry->d_type != DT_DIR || entry->d_name[0] == '.')
+			continue;
+		/* conmon runs in the node's network namespace, not the pod's. */
+		if (kubelet_container_dir(entry->d_name, &runtime) == CONTAINER_CONMON)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", pod_dir, entry->d_name) < sizeof(path))
+			cgroup_tree_pids(path, 1, &pid, &count, 1);
+	}
+	closedir(d);
+	return count ? pid : 0;
+}

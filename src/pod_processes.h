@@ -33,4 +33,8 @@ void pod_processes_read(const char *pod_dir, const char *proc_dir, const regex_t
 /* The pids of `p` that match, copied into `pids`; returns their count. */
 size_t pod_processes_matching(const struct pod_processes *p, int *pids, size_t max);
 
+/* A process of one of the pod's containers (the sandbox's pause included,
+ * conmon not): one in the pod's network namespace.  0 if none. */
+int pod_any_pid(const char *pod_dir);
+
 #endif

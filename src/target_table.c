@@ -101,6 +101,36 @@ void target_labels_format(char *out, size_t size, const char *namespace_, const 
 	snprintf(out, size, "namespace=\"%s\",pod=\"%s\"", escaped_namespace, escaped_pod);
 }
 
+/* Without setns() (no CAP_SYS_ADMIN) the namespace's netstat still opens:
+ * its ListenOverflows are served, its accept queues are not. */
+static void open_netns(struct watched_target *w, int pid)
+{
+	w->netns_open = pid > 0 && (netns_open(&w->netns, pid) == 0 || w->netns.netstat_fd >= 0);
+	if (w->netns_open)
+		w->netns_id = netns_id_of(pid);
+	else
+		netns_close(&w->netns);
+}
+
+void target_table_reopen_netns(struct target_table *t, size_t slot, int pid)
+{
+	struct watched_target *w = &t->targets[slot];
+	struct watched_target fresh = { .netns = { .netstat_fd = -1, .sock_diag_fd = -1 } };
+	struct netns_handles old;
+
+	/* Opened outside the lock (setns runs on a thread of its own), swapped
+	 * under it. */
+	open_netns(&fresh, pid);
+	pthread_mutex_lock(&t->lock);
+	old = w->netns;
+	w->netns = fresh.netns;
+	w->netns_id = fresh.netns_id;
+	if (w->netns_open)
+		netns_close(&old);
+	w->netns_open = fresh.netns_open;
+	pthread_mutex_unlock(&t->lock);
+}
+
 /* A free slot; if none, the pod that left longest ago gives up the rest of
  * its grace period (said on stderr: its series disappear early). */
 static int take_slot(struct target_table *t)
@@ -151,12 +181,7 @@ int target_table_add(struct target_table *t, const struct target_identity *id)
 	snprintf(w->cgroup_dir, sizeof(w->cgroup_dir), "%s", id->cgroup_dir);
 	if (id->namespace_)
 		target_labels_format(w->labels, sizeof(w->labels), id->namespace_, id->pod);
-	/* Without setns() (no CAP_SYS_ADMIN) the namespace's netstat still
-	 * opens: its ListenOverflows are served, its accept queues are not. */
-	if (id->netns_pid > 0 && (netns_open(&w->netns, id->netns_pid) == 0 || w->netns.netstat_fd >= 0))
-		w->netns_open = true;
-	else
-		netns_close(&w->netns);
+	open_netns(w, id->netns_pid);
 	w->probe_port_count = id->port_count < TARGET_MAX_PORTS ? id->port_count : TARGET_MAX_PORTS;
 	memcpy(w->probe_ports, id->ports, w->probe_port_count * sizeof(w->probe_ports[0]));
 	if (t->ops.attach(t->ops_ctx, slot, id->cgroup_dir, id->ports, id->port_count)) {

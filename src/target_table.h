@@ -46,6 +46,7 @@ struct watched_target {
 	/* The target's network namespace, for accept queues and ListenOverflows. */
 	struct netns_handles netns;
 	bool netns_open;
+	unsigned long netns_id; /* which namespace the handles are in */
 	/* Its listening ports (for the accept-queue series), kept up to date by
 	 * the main loop. */
 	unsigned short listen_ports[TARGET_MAX_PORTS];
@@ -117,6 +118,10 @@ void target_table_gone(struct target_table *t, const char *key, double now);
 
 /* Frees every target whose grace period is over; returns how many. */
 size_t target_table_expire(struct target_table *t, double now);
+
+/* Opens the target's network namespace handles anew from `pid` (a pod whose
+ * sandbox was recreated has a new namespace), under the lock. */
+void target_table_reopen_netns(struct target_table *t, size_t slot, int pid);
 
 /* Writes `namespace="ns",pod="name"` with the exposition's escapes. */
 void target_labels_format(char *out, size_t size, const char *namespace_, const char *pod);

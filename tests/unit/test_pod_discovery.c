@@ -354,6 +354,15 @@ static void test_processes_of_a_pod(void **state)
 	assert_non_null(strstr(p.others, "nginx: master process"));
 	regfree(&re);
 
+	/* A process in the pod's network namespace: never conmon's (the
+	 * node's namespace); the sandbox's pause will do. */
+	snprintf(dir, sizeof(dir), "%s/fs/kubepods/burstable/pod" UID_B, root);
+	assert_int_equal(pod_any_pid(dir), 201);
+	snprintf(dir, sizeof(dir), "%s/fs/kubepods/pod" UID_G, root);
+	assert_true(pod_any_pid(dir) == 100 || pod_any_pid(dir) == 101);
+	snprintf(dir, sizeof(dir), "%s/fs/kubepods/nothing", root);
+	assert_int_equal(pod_any_pid(dir), 0);
+
 	/* --match-cmdline replaces the default. */
 	assert_int_equal(regcomp(&re, "^etcd ", REG_EXTENDED | REG_NOSUB), 0);
 	snprintf(dir, sizeof(dir), "%s/fs/kubepods/burstable/pod" UID_STATIC, root);
