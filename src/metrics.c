@@ -532,6 +532,13 @@ static void render_self(struct metrics_context *m, struct text_buffer *b, const 
 	text_buffer_printf(b, "runway_bpfd_build_info{version=\"%s\",hooks=\"%s\"} 1\n", RUNWAY_VERSION, m->hooks);
 	header(b, "runway_bpfd_targets", "gauge", "Targets (servers or pods) watched.");
 	text_buffer_printf(b, "runway_bpfd_targets %zu\n", m->targets->watched);
+	if (m->targets->counts_before_watch) {
+		header(b, "runway_bpfd_connections_before_watch_total", "counter",
+		       "Connections the watched pods had accepted when they began to be watched (TCP PassiveOpens of their "
+		       "network namespaces, kubelet probes included): requests they carried until then are not counted.");
+		text_buffer_printf(b, "runway_bpfd_connections_before_watch_total %llu\n",
+				   (unsigned long long)m->targets->connections_before_watch);
+	}
 	header(b, "runway_bpfd_connections", "gauge", "Server connections with state in the kernel.");
 	text_buffer_printf(b, "runway_bpfd_connections %llu\n",
 			   (unsigned long long)(c->connections_opened > c->connections_closed ?

@@ -80,6 +80,42 @@ int netns_open(struct netns_handles *h, int pid)
 	return job.err;
 }
 
+int netns_read_passive_opens(int pid, __u64 *out)
+{
+	char path[64], line[1024], names[1024] = "";
+	int err = -ENODATA;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/snmp", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	/* "Tcp: RtoAlgorithm ... PassiveOpens ..." then "Tcp: 1 ... 42 ...". */
+	while (fgets(line, sizeof(line), f)) {
+		char *name_save = NULL, *value_save = NULL, *name, *value;
+
+		if (strncmp(line, "Tcp:", 4) != 0)
+			continue;
+		if (!names[0]) {
+			snprintf(names, sizeof(names), "%s", line + 4);
+			continue;
+		}
+		name = strtok_r(names, " \n", &name_save);
+		value = strtok_r(line + 4, " \n", &value_save);
+		while (name && value) {
+			if (strcmp(name, "PassiveOpens") == 0) {
+				*out = strtoull(value, NULL, 10);
+				err = 0;
+			}
+			name = strtok_r(NULL, " \n", &name_save);
+			value = strtok_r(NULL, " \n", &value_save);
+		}
+		break;
+	}
+	fclose(f);
+	return err;
+}
+
 unsigned long netns_id_of(int pid)
 {
 	char path[64];

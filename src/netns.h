@@ -23,6 +23,10 @@ struct netns_handles {
 
 int netns_open(struct netns_handles *h, int pid);
 
+/* Tcp PassiveOpens of pid's network namespace (/proc/PID/net/snmp):
+ * connections it has accepted so far.  0 or a negative errno. */
+int netns_read_passive_opens(int pid, __u64 *out);
+
 /* The identity (inode) of a process's network namespace, 0 if unknown. */
 unsigned long netns_id_of(int pid);
 void netns_close(struct netns_handles *h);

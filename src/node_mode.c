@@ -156,6 +156,24 @@ static void refresh_pod_ports(struct node *n, size_t slot)
 	daemon_set_listen_ports(&n->d, slot, ports, count, true, families);
 }
 
+/* Requests a pod served before it was watched are not counted; the
+ * connections that carried them are, from its namespace's own count.  Not
+ * for a pod in the node's namespace, whose count is everyone's. */
+static void count_connections_before_watch(struct node *n, size_t slot, int pid)
+{
+	struct target_table *t = &n->d.targets;
+	__u64 opened;
+
+	if (!pid || t->targets[slot].netns_shared || netns_read_passive_opens(pid, &opened))
+		return;
+	pthread_mutex_lock(&t->lock);
+	t->connections_before_watch += opened;
+	pthread_mutex_unlock(&t->lock);
+	if (opened && log_verbose())
+		log_info("pod {%s} had accepted %llu connection(s) before it was watched", t->targets[slot].labels,
+			 (unsigned long long)opened);
+}
+
 static void watch_pod(struct node *n, struct pod_candidate *c, double now)
 {
 	struct target_identity id = {
@@ -204,6 +222,7 @@ static void watch_pod(struct node *n, struct pod_candidate *c, double now)
 		daemon_set_listen_ports(&n->d, slot, n->opts->ports, n->opts->port_count, false, 0);
 	else
 		refresh_pod_ports(n, slot);
+	count_connections_before_watch(n, slot, id.netns_pid);
 	log_info("watching pod %s/%s (uid %s, %s) in slot %d: pid %d runs %s", c->namespace_, c->name, c->uid,
 		 pod_qos_name(c->qos), slot, c->matched_pid, c->matched_command);
 }
@@ -305,6 +324,7 @@ static int start(struct node *n)
 	exit_code = daemon_start(&n->d, &shape);
 	if (exit_code)
 		return exit_code;
+	n->d.targets.counts_before_watch = true;
 	if (pod_discovery_init(&n->discovery, &config)) {
 		log_error("cannot watch %s: %s", n->kubepods, strerror(errno));
 		return EXIT_RUNTIME;

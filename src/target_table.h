@@ -88,6 +88,10 @@ struct target_table {
 	 * sum these and the live slots', so they never go down. */
 	struct target_counters retired;
 	__u64 evicted_early; /* pods whose grace was cut short for a new pod */
+	/* Node mode: connections the pods had accepted when they began to be
+	 * watched, whose requests until then are not counted. */
+	bool counts_before_watch;
+	__u64 connections_before_watch;
 };
 
 int target_table_init(struct target_table *t, size_t capacity, size_t max_watched, unsigned grace_s,

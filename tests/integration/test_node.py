@@ -110,6 +110,10 @@ class NodePods(NodeCase):
             self.assertEqual(before.get(IN_FLIGHT, **pod.labels()), 0.0, "pod %s not watched" % pod.name)
         self.assertEqual(before.get(TARGETS), 2.0, TARGETS)
         self.assertEqual(self.pod_series(before, static), [], "a pod that runs no uvicorn has series")
+        # Each watched pod had answered one readiness check before the
+        # daemon started: connections whose requests it could not count.
+        self.assertEqual(before.get("runway_bpfd_connections_before_watch_total"), 2.0,
+                         "runway_bpfd_connections_before_watch_total")
 
         api_plan = [["GET", "/", 30, "keepalive"], ["GET", "/status/404", 5, "oneshot"],
                     ["POST", "/echo", 3, "keepalive"], ["GET", "/healthz", 4, "keepalive"]]
