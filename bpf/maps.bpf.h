@@ -23,6 +23,10 @@ const volatile __u64 excluded_hash_bits = 0;
 /* Cgroup levels (the mount's root is 0) at which target cgroups sit. */
 const volatile __u32 target_level_min = 1;
 const volatile __u32 target_level_max = 1;
+/* The route groups, the same for every target.  Not const: the framing code
+ * reads it through a plain pointer, and the compiler may fold a read of a
+ * const object through one to its initializer. */
+struct http_route_table route_table = {};
 
 /* Per-connection request state, freed by the kernel with the socket. */
 struct {
@@ -31,6 +35,24 @@ struct {
 	__type(key, int);
 	__type(value, struct conn_state);
 } connections SEC(".maps");
+
+/* Requests waiting behind the head, for connections that pipeline. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pipeline);
+} pipelines SEC(".maps");
+
+/* State of connections whose first request came with their handshake, until
+ * the kernel makes their socket.  LRU: an entry whose socket never comes
+ * (the client gave up) goes when room is needed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RUNWAY_MAX_TARGETS * RUNWAY_PENDING_PER_TARGET);
+	__type(key, struct pending_key);
+	__type(value, struct conn_state);
+} pending_connections SEC(".maps");
 
 /* Cgroup id -> target slot. */
 struct {
@@ -84,6 +106,31 @@ struct {
 	__type(key, struct listener_key);
 	__type(value, struct listener_counters);
 } listener_counters SEC(".maps");
+
+/* Request events per target and route group, for the groups in use. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, RUNWAY_MAX_TARGETS * HTTP_ROUTE_GROUPS_MAX);
+	__type(key, struct route_key);
+	__type(value, struct request_events);
+} route_events SEC(".maps");
+
+/* Zeros to create map entries from, never written: the largest value we
+ * create is a conn_state, and a zeroed one on the stack would not fit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct conn_state);
+} zeros SEC(".maps");
+
+static __always_inline void *zeroed_value(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&zeros, &zero);
+}
 
 /* Hashes of the excluded paths. */
 struct {

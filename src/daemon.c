@@ -72,6 +72,8 @@ int daemon_check(struct daemon *d, const struct runway_options *opts)
 	}
 	if (opts->no_read_hook)
 		kernel_features_drop_read_hooks(&d->features);
+	if (kernel_features_choose_loops(&d->features, opts->loops))
+		return EXIT_USAGE;
 	return 0;
 }
 
@@ -95,7 +97,9 @@ static void raise_file_limit(void)
 
 int daemon_start(struct daemon *d, const struct daemon_shape *shape)
 {
+	struct probes_config config = shape->probes;
 	sigset_t signals;
+	size_t i;
 
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGINT);
@@ -109,7 +113,14 @@ int daemon_start(struct daemon *d, const struct daemon_shape *shape)
 		return EXIT_RUNTIME;
 	}
 	raise_file_limit();
-	if (probes_load(&d->probes, &d->features, &shape->probes))
+	/* Route groups and excluded paths are the same for every target. */
+	for (i = 0; i < d->opts->route_group_count && i < ROUTE_GROUPS_MAX; i++)
+		d->route_prefixes[i] = d->opts->route_groups[i].prefix;
+	config.route_prefixes = d->route_prefixes;
+	config.route_count = i;
+	config.excluded_paths = d->opts->excluded_paths;
+	config.excluded_path_count = d->opts->excluded_path_count;
+	if (probes_load(&d->probes, &d->features, &config))
 		return EXIT_RUNTIME;
 	if (target_table_init(&d->targets, shape->probes.max_targets, shape->max_watched, shape->grace_s, &probe_ops,
 			      d)) {
@@ -122,6 +133,8 @@ int daemon_start(struct daemon *d, const struct daemon_shape *shape)
 		return EXIT_RUNTIME;
 	}
 	d->metrics_ready = true;
+	d->metrics.route_groups = d->opts->route_groups;
+	d->metrics.route_group_count = d->opts->route_group_count;
 	return 0;
 }
 

@@ -25,10 +25,12 @@ struct daemon {
 	struct target_table targets;
 	struct metrics_context metrics;
 	int signal_fd;
+	const char *route_prefixes[ROUTE_GROUPS_MAX];
 	bool targets_ready, metrics_ready;
 };
 
 struct daemon_shape {
+	/* Route groups and excluded paths come from the options. */
 	struct probes_config probes;
 	size_t max_watched; /* targets at once; probes.max_targets slots */
 	unsigned grace_s;

@@ -47,10 +47,5 @@ int main(int argc, char **argv)
 	log_set_verbose(opts.verbose);
 	if (opts.check_only)
 		return run_check();
-	/* Until the kernel side matches them, say so rather than take the
-	 * flag in silence. */
-	if (opts.route_group_count)
-		log_info("--route-group: %zu group(s) parsed, but this build does not export per-route metrics yet",
-			 opts.route_group_count);
 	return opts.kubernetes ? node_mode_run(&opts) : single_target_run(&opts);
 }

@@ -9,6 +9,7 @@
 
 #include "netns.h"
 #include "probes.h"
+#include "route_groups.h"
 #include "target.h"
 #include "target_table.h"
 
@@ -23,6 +24,10 @@ struct metrics_context {
 	bool queue_metrics; /* the read hook is attached */
 	const char *hooks;
 	pthread_mutex_t lock;
+	/* --route-group, in the order given (route label = name), the same for
+	 * every target. */
+	const struct route_group *route_groups;
+	size_t route_group_count;
 	/* Room for one per-CPU value of the largest map, reused by every
 	 * lookup of a scrape (under `lock`). */
 	__u64 *percpu_values;

@@ -298,8 +298,6 @@ static int start(struct node *n)
 			/* Every port a pod listens on, learnt from its SYNs:
 			 * no window between a listen() and our next look. */
 			.learn_ports = opts->port_count == 0,
-			.excluded_paths = opts->excluded_paths,
-			.excluded_path_count = opts->excluded_path_count,
 		},
 		.max_watched = opts->max_pods,
 		.grace_s = opts->pod_grace_s,

@@ -34,6 +34,9 @@ void options_usage(FILE *out)
 		"                         route=NAME (repeatable, at most %d; the first match wins).\n"
 		"                         PATTERN: a path prefix (/api/infer) or an anchored prefix\n"
 		"                         regex (^/api/infer, \\. for a dot)\n"
+		"      --loops MODE       how the programs loop over bytes: auto (default: open-coded\n"
+		"                         iterators where the kernel has them, else bpf_loop),\n"
+		"                         open-coded or bpf_loop\n"
 		"      --no-read-hook     do not attach the node-wide TCP read tracepoint: every TCP\n"
 		"                         read on the node gets cheaper, and requests count as in\n"
 		"                         flight from their arrival (no runway_requests_queued)\n"
@@ -129,6 +132,7 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 		OPT_CHECK = 0x100,
 		OPT_NO_READ_HOOK,
 		OPT_ROUTE_GROUP,
+		OPT_LOOPS,
 		OPT_KUBEPODS,
 		OPT_POD_LOGS,
 		OPT_MATCH_CMDLINE,
@@ -150,6 +154,7 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 		{ "route-group", required_argument, NULL, OPT_ROUTE_GROUP },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "no-read-hook", no_argument, NULL, OPT_NO_READ_HOOK },
+		{ "loops", required_argument, NULL, OPT_LOOPS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -261,6 +266,13 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 			break;
 		case OPT_NO_READ_HOOK:
 			opts->no_read_hook = true;
+			break;
+		case OPT_LOOPS:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "open-coded") && strcmp(optarg, "bpf_loop")) {
+				log_error("--loops %s: expected auto, open-coded or bpf_loop", optarg);
+				return -1;
+			}
+			opts->loops = optarg;
 			break;
 		case 'v':
 			opts->verbose = true;

@@ -36,6 +36,7 @@ struct runway_options {
 	size_t excluded_path_count;
 	struct route_group route_groups[ROUTE_GROUPS_MAX]; /* --route-group, in the order given */
 	size_t route_group_count;
+	const char *loops;       /* --loops: auto, open-coded or bpf_loop */
 	bool check_only;
 	bool no_read_hook;
 	bool verbose;

@@ -67,6 +67,8 @@ static int size_maps(struct runway_bpf *skel, unsigned targets)
 		{ skel->maps.request_durations, HTTP_METHOD_COUNT },
 		{ skel->maps.queue_durations, 1 },
 		{ skel->maps.listener_counters, RUNWAY_PORTS_PER_TARGET },
+		{ skel->maps.route_events, HTTP_ROUTE_GROUPS_MAX },
+		{ skel->maps.pending_connections, RUNWAY_PENDING_PER_TARGET },
 	};
 	size_t i;
 
@@ -146,6 +148,13 @@ int probes_load(struct probes *p, const struct kernel_features *f, const struct 
 	for (i = 0; i < c->excluded_path_count; i++)
 		skel->rodata->excluded_hash_bits |=
 			1ULL << (http_path_hash(c->excluded_paths[i], RUNWAY_REQUEST_LINE_MAX) & 63);
+	http_route_table_build(&skel->bss->route_table, c->route_prefixes,
+			       (__u32)c->route_count);
+	p->open_coded_loops = f->open_coded_loops;
+	bpf_program__set_autoload(skel->progs.runway_ingress, f->open_coded_loops);
+	bpf_program__set_autoload(skel->progs.runway_egress, f->open_coded_loops);
+	bpf_program__set_autoload(skel->progs.runway_ingress_loop, !f->open_coded_loops);
+	bpf_program__set_autoload(skel->progs.runway_egress_loop, !f->open_coded_loops);
 	bpf_program__set_autoload(skel->progs.runway_tcp_read, f->tcp_read_hook);
 	bpf_program__set_autoload(skel->progs.runway_recv, !f->tcp_read_hook && f->recv_hook);
 	err = size_maps(skel, c->max_targets);
@@ -239,6 +248,8 @@ static int clear_slot(struct probes *p, __u32 slot)
 		err = delete_slot_keys(skel->maps.request_durations, slot);
 	if (!err)
 		err = delete_slot_keys(skel->maps.listener_counters, slot);
+	if (!err)
+		err = delete_slot_keys(skel->maps.route_events, slot);
 	return err;
 }
 
@@ -297,12 +308,16 @@ int probes_add_target(struct probes *p, __u32 slot, const char *cgroup_dir, cons
 	}
 	/* Links attach with BPF_F_ALLOW_MULTI semantics: programs others have
 	 * on this cgroup (CNI, systemd accounting) keep running beside ours. */
-	t->ingress = bpf_program__attach_cgroup(p->skel->progs.runway_ingress, cgroup_fd);
+	t->ingress = bpf_program__attach_cgroup(p->open_coded_loops ? p->skel->progs.runway_ingress :
+								    p->skel->progs.runway_ingress_loop,
+						cgroup_fd);
 	if (!t->ingress) {
 		log_error("attaching cgroup_skb/ingress to %s failed: %s", cgroup_dir, strerror(errno));
 		goto cleanup;
 	}
-	t->egress = bpf_program__attach_cgroup(p->skel->progs.runway_egress, cgroup_fd);
+	t->egress = bpf_program__attach_cgroup(p->open_coded_loops ? p->skel->progs.runway_egress :
+								   p->skel->progs.runway_egress_loop,
+					       cgroup_fd);
 	if (!t->egress) {
 		log_error("attaching cgroup_skb/egress to %s failed: %s", cgroup_dir, strerror(errno));
 		goto cleanup;
@@ -351,4 +366,5 @@ void probes_maps(const struct probes *p, struct probe_maps *maps)
 	maps->request_durations = bpf_map__fd(p->skel->maps.request_durations);
 	maps->queue_durations = bpf_map__fd(p->skel->maps.queue_durations);
 	maps->listener_counters = bpf_map__fd(p->skel->maps.listener_counters);
+	maps->route_events = bpf_map__fd(p->skel->maps.route_events);
 }

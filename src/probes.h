@@ -20,6 +20,8 @@ struct probes_config {
 	bool learn_ports;          /* claim connections on every port a target listens on */
 	const char *const *excluded_paths;
 	size_t excluded_path_count;
+	const char *const *route_prefixes; /* route groups, in the user's order */
+	size_t route_count;
 };
 
 /* One loaded copy of the programs: the tracepoints are attached once, the
@@ -30,6 +32,7 @@ struct probes {
 	struct runway_bpf *skel;
 	unsigned max_targets;
 	bool read_hook;
+	bool open_coded_loops; /* which pair of cgroup programs is loaded */
 	struct probes_target {
 		struct bpf_link *ingress;
 		struct bpf_link *egress;
@@ -60,6 +63,7 @@ struct probe_maps {
 	int request_durations;
 	int queue_durations;
 	int listener_counters;
+	int route_events;
 };
 
 void probes_maps(const struct probes *p, struct probe_maps *maps);

@@ -17,9 +17,12 @@
  * Both match /api/infer, /api/infer/x, /api/inference and /api/infer?q=1; the
  * query string is never part of the match.  The first group that matches wins.
  */
-#define ROUTE_GROUPS_MAX 16
+#include "http_framing.h"
+
+/* The kernel matches at most this many, this long (include/http_framing.h). */
+#define ROUTE_GROUPS_MAX HTTP_ROUTE_GROUPS_MAX
 #define ROUTE_GROUP_NAME_MAX 32
-#define ROUTE_GROUP_PREFIX_MAX 64
+#define ROUTE_GROUP_PREFIX_MAX HTTP_ROUTE_PREFIX_MAX
 
 struct route_group {
 	char name[ROUTE_GROUP_NAME_MAX + 1];     /* [A-Za-z0-9_.-]+, the `route` label's value */

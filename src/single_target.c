@@ -32,8 +32,6 @@ int single_target_run(const struct runway_options *opts)
 	struct daemon_shape shape = {
 		.probes = {
 			.max_targets = 1,
-			.excluded_paths = opts->excluded_paths,
-			.excluded_path_count = opts->excluded_path_count,
 		},
 		.max_watched = 1,
 	};

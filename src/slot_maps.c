@@ -96,5 +96,7 @@ int slot_maps_forget(const struct probe_maps *maps, int cpu_count, __u32 slot, s
 		err = delete_slot_keys(maps->requests_by_status, sizeof(struct status_key), slot);
 	if (!err)
 		err = delete_slot_keys(maps->listener_counters, sizeof(struct listener_key), slot);
+	if (!err)
+		err = delete_slot_keys(maps->route_events, sizeof(struct route_key), slot);
 	return err;
 }

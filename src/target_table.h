@@ -23,6 +23,7 @@
 
 #include "kubelet_layout.h"
 #include "netns.h"
+#include "route_groups.h"
 #include "runway_abi.h"
 #include "target.h"
 
@@ -63,6 +64,8 @@ struct watched_target {
 	 * snapshot of per-CPU values catches an end before its begin. */
 	__u64 last_in_flight_integral_ns;
 	__u64 last_queued_integral_ns;
+	__u64 last_route_in_flight_integral_ns[ROUTE_GROUPS_MAX];
+	__u64 last_route_queued_integral_ns[ROUTE_GROUPS_MAX];
 };
 
 /* What the table asks of the probes; the tests pass fakes. */

@@ -71,10 +71,12 @@ class Uvicorn:
     pinned to CPU 0.  `pid` is uvicorn's own pid (the wrapper shell execs)."""
 
     def __init__(self, logdir, stack="uvloop", host="127.0.0.1", backlog=None,
-                 workers=None, cpu=0, name="uvicorn", cgroup=None, subdir=None):
+                 workers=None, cpu=0, name="uvicorn", cgroup=None, subdir=None,
+                 extra_args=()):
         """cgroup: an env.Cgroup to run in (the test owns it) instead of a
         fresh one; subdir: run in a child cgroup of it, as a container runs
         under its pod's cgroup."""
+        self.extra_args = list(extra_args)
         self.own_cgroup = cgroup is None
         self.cgroup = cgroup
         self.subdir = subdir
@@ -102,6 +104,7 @@ class Uvicorn:
             args += ["--backlog", str(self.backlog)]
         if self.workers is not None:
             args += ["--workers", str(self.workers)]
+        args += self.extra_args
         # Not env.cpus(): run.py has pinned itself (and so this shell) to CPU 1.
         pin = "taskset -c %d " % self.cpu if self.cpu is not None and self.cpu < os.cpu_count() else ""
         return ("echo $$ > %s && exec %s%s" %
