@@ -102,7 +102,7 @@ class NodePods(NodeCase):
         # Not uvicorn; its conmon's command line names "uvicorn" (CRI-O).
         static = node.add_pod("web", "static-0", qos="besteffort", runtime="crio")
         static.start_other_server()
-        d = self.start_daemon(args=node.daemon_args("-v"))
+        d = self.start_daemon(args=node.daemon_args("-v", "--route-group", "status=/status"))
 
         # The endpoint answers once the running pods are watched.
         before = d.scrape()
@@ -133,6 +133,9 @@ class NodePods(NodeCase):
                              "accept queue limit of %s" % pod.name)
             self.assertIsNotNone(after.get("runway_listen_overflows_total", **pod.labels()),
                                  "ListenOverflows of %s" % pod.name)
+            # Route groups are per pod too.
+            self.assertEqual(after.get("runway_requests_in_flight_by_route", route="status", **pod.labels()), 0.0,
+                             "runway_requests_in_flight_by_route of %s" % pod.name)
         # Every request and queue series carries the pod's labels.
         for s in after.samples:
             if s.name.startswith("runway_") and not s.name.startswith("runway_bpfd_"):
