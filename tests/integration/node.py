@@ -266,9 +266,24 @@ class Pod:
                                 stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
+def remove_stale_nodes(min_age_s=600.0):
+    """Trees of runs that were killed (SIGKILL leaves them, processes and
+    all), once they are old enough not to be another run's."""
+    root = env.cgroup2_mount()
+    now = time.time()
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        try:
+            if name.startswith("runway-test-node-") and now - os.stat(path).st_mtime > min_age_s:
+                _rmdir_tree(path)
+        except OSError:
+            pass
+
+
 class SimulatedNode:
     def __init__(self, logdir, driver):
         assert driver in ("systemd", "cgroupfs")
+        remove_stale_nodes()
         self.driver = driver
         self.logdir = logdir
         self.log_paths = []

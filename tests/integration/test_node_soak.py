@@ -6,6 +6,7 @@ is counted exactly, deleted pods' series are gone, and the daemon's memory
 and descriptors are what they were."""
 
 import collections
+import json
 import os
 import subprocess
 import threading
@@ -48,6 +49,22 @@ class PodLoad(threading.Thread):
     def stop(self):
         self.halt.set()
         self.join(timeout=120)
+
+
+def bpftool(*args):
+    out = subprocess.run(["bpftool", "-j"] + list(args), capture_output=True, text=True, check=True).stdout
+    return json.loads(out or "[]")
+
+
+def daemon_map_entries(pod_cgroup, name_prefix):
+    """Entries of the daemon's map whose name starts with name_prefix (bpftool
+    truncates names), found from the programs on a pod it watches."""
+    progs = {p["id"] for p in bpftool("cgroup", "show", pod_cgroup) if p.get("name", "").startswith("runway_")}
+    map_ids = {m for p in bpftool("prog", "show") if p["id"] in progs for m in p.get("map_ids", [])}
+    for m in bpftool("map", "show"):
+        if m["id"] in map_ids and m.get("name", "").startswith(name_prefix):
+            return len(bpftool("map", "dump", "id", str(m["id"])))
+    raise AssertionError("no map %s* among the daemon's" % name_prefix)
 
 
 class NodeSoak(RunwayCase):
@@ -164,6 +181,11 @@ class NodeSoak(RunwayCase):
                              "series of deleted pod %s" % pod.name)
         self.assertEqual(final.get("runway_bpfd_targets"), float(len(pods)), "runway_bpfd_targets")
         self.assertEqual([s for s in final.samples if s.labels.get("pod") == "static-0"], [])
+        # The maps hold the live pods only: one (pod, method, status) entry
+        # per series served, none left by the deleted pods.
+        entries = daemon_map_entries(pods["api-0"].cgroup, "requests_by_sta")
+        self.assertEqual(entries, len(final.select(REQUESTS_TOTAL)),
+                         "requests_by_status entries vs %s series" % REQUESTS_TOTAL)
         # Flat: memory and descriptors at the end as after the first scrapes.
         early = max(rss[:10])
         self.assertLess(rss[-1] - early, 2048, "resident memory grew from %d to %d KiB" % (early, rss[-1]))
