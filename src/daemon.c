@@ -82,9 +82,10 @@ int daemon_bind(struct daemon *d)
 	return http_endpoint_bind(&d->endpoint, d->opts->listen_host, d->opts->listen_port) ? EXIT_USAGE : 0;
 }
 
-/* Each watched pod holds a few descriptors (its cgroup, two links, its
- * network namespace's netstat and sock_diag): 250 pods outgrow a soft limit
- * of 1024.  The hard limit is the administrator's; the soft one is ours. */
+/* Each watched pod holds a few descriptors (two links, its network
+ * namespace's netstat and sock_diag): 250 pods outgrow a soft limit of 1024.
+ * The hard limit is the administrator's; the soft one is ours.  Raised
+ * before the endpoint sizes its connection limit from it. */
 static void raise_file_limit(void)
 {
 	struct rlimit limit;
@@ -113,6 +114,11 @@ int daemon_start(struct daemon *d, const struct daemon_shape *shape)
 		return EXIT_RUNTIME;
 	}
 	raise_file_limit();
+	/* Serving before the programs load: /healthz answers during the
+	 * seconds a load takes, /metrics and /-/ready once the first targets
+	 * are attached (daemon_serve). */
+	if (http_endpoint_start(&d->endpoint))
+		return EXIT_RUNTIME;
 	/* Route groups and excluded paths are the same for every target. */
 	for (i = 0; i < d->opts->route_group_count && i < ROUTE_GROUPS_MAX; i++)
 		d->route_prefixes[i] = d->opts->route_groups[i].prefix;
@@ -140,7 +146,8 @@ int daemon_start(struct daemon *d, const struct daemon_shape *shape)
 
 int daemon_serve(struct daemon *d)
 {
-	return http_endpoint_start(&d->endpoint, &d->metrics) ? EXIT_RUNTIME : 0;
+	http_endpoint_set_ready(&d->endpoint, &d->metrics);
+	return 0;
 }
 
 enum daemon_wake daemon_wait(struct daemon *d, int fd, int timeout_ms)

@@ -46,8 +46,9 @@ int daemon_bind(struct daemon *d);
  * EXIT_RUNTIME. */
 int daemon_start(struct daemon *d, const struct daemon_shape *shape);
 
-/* Starts serving /metrics: once the first targets are attached, so that a
- * client that sees the endpoint up knows they are watched. */
+/* Serves /metrics and /-/ready from now on: once the first targets are
+ * attached, so that a client that sees the metrics knows they are watched.
+ * (/healthz answers from daemon_start() on.) */
 int daemon_serve(struct daemon *d);
 
 enum daemon_wake {

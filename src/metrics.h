@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+#include "listener_audit.h"
 #include "netns.h"
 #include "probes.h"
 #include "route_groups.h"
@@ -24,6 +25,8 @@ struct metrics_context {
 	bool queue_metrics; /* the read hook is attached */
 	const char *hooks;
 	pthread_mutex_t lock;
+	/* Listeners we cannot watch, by enum unwatchable_reason (listener_audit.h). */
+	unsigned listeners_unwatchable[UNWATCHABLE_REASON_COUNT];
 	/* --route-group, in the order given (route label = name), the same for
 	 * every target. */
 	const struct route_group *route_groups;
@@ -39,6 +42,7 @@ struct metrics_context {
 int metrics_init(struct metrics_context *m, const struct probes *p, struct target_table *targets,
 		 const char *hooks);
 void metrics_destroy(struct metrics_context *m);
+void metrics_set_listeners_unwatchable(struct metrics_context *m, const unsigned counts[UNWATCHABLE_REASON_COUNT]);
 
 /* The whole exposition as a malloc'd string (free() it); NULL on failure. */
 char *metrics_render(struct metrics_context *m, size_t *length);

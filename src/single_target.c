@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "listener_audit.h"
 #include "log.h"
 #include "single_target.h"
 #include "target.h"
@@ -11,18 +12,22 @@
 #define TARGET_SLOT 0
 #define LISTEN_PORT_REFRESH_S 5
 
-/* A cgroup's servers may open listeners after we start; a --pid target's
- * ports were fixed at start.  The programs learn a new listener from its
- * first SYN; registering catches one whose connections were all made before
- * we started. */
-static void refresh_listen_ports(struct daemon *d, const struct target *t)
+/* A cgroup's servers may open listeners after we start (a --pid target's
+ * ports were fixed at start), and any target may open one we cannot watch.
+ * The programs learn a new listener from its first SYN; registering catches
+ * one whose connections were all made before we started. */
+static void refresh_listeners(struct daemon *d, const struct target *t, struct listener_audit *audit)
 {
 	unsigned short ports[TARGET_MAX_PORTS];
 	size_t count;
 	int netns_pid;
 
-	count = listening_ports_of_cgroup(t->cgroup_dir, ports, TARGET_MAX_PORTS, &netns_pid);
-	daemon_set_listen_ports(d, TARGET_SLOT, ports, count, true, 0);
+	if (t->all_ports) {
+		count = listening_ports_of_cgroup(t->cgroup_dir, ports, TARGET_MAX_PORTS, &netns_pid);
+		daemon_set_listen_ports(d, TARGET_SLOT, ports, count, true, 0);
+	}
+	listener_audit_run(audit, t);
+	metrics_set_listeners_unwatchable(&d->metrics, audit->counts);
 }
 
 int single_target_run(const struct runway_options *opts)
@@ -36,9 +41,11 @@ int single_target_run(const struct runway_options *opts)
 		.max_watched = 1,
 	};
 	struct target_identity identity = { .key = "" };
+	struct listener_audit audit;
 	double next_refresh;
 	int exit_code, level;
 
+	listener_audit_init(&audit);
 	exit_code = daemon_check(&d, opts);
 	if (exit_code)
 		return exit_code;
@@ -69,10 +76,9 @@ int single_target_run(const struct runway_options *opts)
 	if (!d.targets.targets[TARGET_SLOT].netns_open || d.targets.targets[TARGET_SLOT].netns.sock_diag_fd < 0)
 		log_info("cannot open the network namespace of pid %d: accept-queue metrics are not exported",
 			 target.netns_pid);
-	if (target.all_ports)
-		refresh_listen_ports(&d, &target);
-	else
+	if (!target.all_ports)
 		daemon_set_listen_ports(&d, TARGET_SLOT, target.ports, target.port_count, false, 0);
+	refresh_listeners(&d, &target, &audit);
 	if (daemon_serve(&d))
 		goto cleanup;
 	log_info("watching cgroup %s, serving http://%s:%u/metrics", target.cgroup_dir, opts->listen_host,
@@ -86,13 +92,14 @@ int single_target_run(const struct runway_options *opts)
 			break;
 		if (wake == DAEMON_FAILED)
 			goto cleanup;
-		if (target.all_ports && daemon_now() >= next_refresh) {
-			refresh_listen_ports(&d, &target);
+		if (daemon_now() >= next_refresh) {
+			refresh_listeners(&d, &target, &audit);
 			next_refresh = daemon_now() + LISTEN_PORT_REFRESH_S;
 		}
 	}
 	exit_code = EXIT_SUCCESS;
 cleanup:
 	daemon_stop(&d);
+	listener_audit_close(&audit);
 	return exit_code;
 }
