@@ -8,14 +8,17 @@ and network namespace, plus pods running something else.
 
 Measures, in one run:
   - start-up: from exec to /metrics answering with every pod attached;
-  - the daemon's resident memory (steady, and its peak), descriptors, and its
-    CPU while idle with every pod watched;
+  - the daemon's resident memory (steady, and its peak), its memory-cgroup
+    charge (user and kernel: BPF maps, the verifier at load) at start, steady
+    and peak, as a function of the node's possible CPUs for the manifest's
+    limits, its descriptors, and its CPU while idle with every pod watched;
   - /metrics with every pod counted: series, bytes, scrape time (median, p99);
   - BPF: programs, links, and the maps' memory (bpftool);
   - unwatched pods: no program is attached to their cgroups (bpftool cgroup
     show), the cgroup programs' run count does not move while they serve
-    requests (BPF_ENABLE_STATS), what the node-wide tracepoints cost them per
-    read, and their throughput with and without the daemon, side by side;
+    requests (BPF_ENABLE_STATS), and what the node-wide tracepoints cost per
+    run meanwhile (their throughput is not compared: on a shared machine
+    the rounds scatter far more than any difference could be);
   - watched pods: BPF run time per request, for comparison.
 
 Prints a Markdown table and writes it to build/bench-node.md.  Needs root;
@@ -24,6 +27,7 @@ takes about 3 minutes for 110 pods on 2 CPUs.
 
 import argparse
 import ctypes
+import importlib.util
 import json
 import os
 import platform
@@ -40,6 +44,10 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import env  # noqa: E402
 import fixtures  # noqa: E402
 import node as simulated  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("measure_memory", os.path.join(REPO, "scripts", "measure-memory.py"))
+measure_memory = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(measure_memory)
 
 # A minimal ASGI app: 110 FastAPI processes would measure FastAPI's memory.
 HELLO_APP = '''
@@ -113,7 +121,8 @@ def cpu_seconds(pid):
 
 
 def ab_in_pod(pod, requests, concurrency=4):
-    """Requests per second of ab inside the pod's network namespace."""
+    """Requests per second of ab inside the pod's network namespace (the
+    rate itself is not reported: on a shared machine it is noise)."""
     out = subprocess.run(pod._in_netns(["taskset", "-c", "1", "ab", "-q", "-k", "-n", str(requests),
                                         "-c", str(concurrency),
                                         "http://127.0.0.1:%d/" % pod.port]),
@@ -145,7 +154,6 @@ def main():
     ap.add_argument("--pods", type=int, default=110, help="pods running uvicorn (default 110)")
     ap.add_argument("--others", type=int, default=10, help="pods running something else (default 10)")
     ap.add_argument("--driver", choices=("systemd", "cgroupfs"), default="systemd")
-    ap.add_argument("--rounds", type=int, default=5, help="rounds of the unwatched throughput comparison")
     ap.add_argument("--output", default=os.path.join(REPO, "build", "bench-node.md"))
     args = ap.parse_args()
 
@@ -162,7 +170,7 @@ def main():
         log("%s: %s", what, value)
 
     node = simulated.SimulatedNode(workdir, args.driver)
-    daemon = None
+    daemon = memory = None
     try:
         t0 = time.monotonic()
         watched = start_pods(node, args.pods, app_dir, "api", lambda d: [
@@ -178,10 +186,14 @@ def main():
         ab_in_pod(probe_pod, 2000)  # warm-up
 
         daemon_args = node.daemon_args(*(["--max-pods", str(args.pods)] if args.pods > 110 else []))
+        # In a memory cgroup of its own, as in a pod with a memory limit.
+        memory = measure_memory.MemoryCgroup()
         start = time.monotonic()
-        daemon = fixtures.Daemon(os.path.abspath(args.daemon), daemon_args, workdir, name="daemon")
+        daemon = fixtures.Daemon("/bin/sh", ["-c", 'echo $$ > %s && exec "$0" "$@"' % memory.procs_file(),
+                                             os.path.abspath(args.daemon)] + daemon_args, workdir, name="daemon")
         daemon.start(timeout=300)
         ready_s = time.monotonic() - start
+        at_start = memory.sample()
         expo = daemon.scrape()
         row("pods watched / present", "%d of %d (runway_bpfd_targets %d)" %
             (len(watched), len(watched) + len(others), expo.get("runway_bpfd_targets")))
@@ -215,6 +227,23 @@ def main():
         idle_cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t)
         status = proc_status(pid)
         row("daemon resident memory", "%s steady, %s peak (VmHWM)" % (status["VmRSS"], status["VmHWM"]))
+        steady = memory.sample()
+        row("memory-cgroup charge (user + kernel), MiB",
+            "start %s (%s + %s), steady %s (%s + %s), peak %s" % (
+                measure_memory.mib(at_start["total"]), measure_memory.mib(at_start["user"]),
+                measure_memory.mib(at_start["kernel"]), measure_memory.mib(steady["total"]),
+                measure_memory.mib(steady["user"]), measure_memory.mib(steady["kernel"]),
+                measure_memory.mib(steady["peak"])))
+        maps = measure_memory.bpf_maps(pid)
+        per_cpu = sum(measure_memory.per_cpu_bytes(m) for m in maps)
+        cpus = measure_memory.possible_cpus()
+        fixed_peak = steady["peak"] - per_cpu * cpus
+        row("per-CPU maps at full size, per possible CPU (%d pods watched, 2 slots each)" % expo.get("runway_bpfd_targets", 0),
+            "%.0f KiB; peak charge for N possible CPUs: %.1f MiB + %.0f KiB x N (N=16: %.0f MiB, 64: %.0f MiB, "
+            "192: %.0f MiB), plus the allocation caches of the per-CPU hashes" % (
+                per_cpu / 1024, fixed_peak / 2**20, per_cpu / 1024,
+                (fixed_peak + per_cpu * 16) / 2**20, (fixed_peak + per_cpu * 64) / 2**20,
+                (fixed_peak + per_cpu * 192) / 2**20))
         row("daemon CPU, idle, no scrapes, %d pods watched" % len(watched), "%.2f %% of a CPU" % (idle_cpu * 100))
         row("daemon file descriptors", "%d" % len(os.listdir("/proc/%d/fd" % pid)))
 
@@ -252,27 +281,12 @@ def main():
             row("BPF run time per request, watched pod (keep-alive)",
                 "%.0f ns: %s" % (sum(per_request.values()),
                                  ", ".join("%s %.0f ns" % (n, v) for n, v in sorted(per_request.items()))))
-        daemon.stop()
-        daemon = None
-
-        # The unwatched pod's throughput with and without the daemon,
-        # alternating, so that the machine's other load hits both alike.
-        rates = {"without": [], "with": []}
-        for _ in range(args.rounds):
-            rates["without"].append(ab_in_pod(probe_pod, 5000))
-            daemon = fixtures.Daemon(os.path.abspath(args.daemon), daemon_args, workdir, name="daemon")
-            daemon.start(timeout=300)
-            rates["with"].append(ab_in_pod(probe_pod, 5000))
-            daemon.stop()
-            daemon = None
-        ratios = sorted(w / wo for w, wo in zip(rates["with"], rates["without"]))
-        row("unwatched pod's throughput, ab -k -c4, %d alternating rounds" % args.rounds,
-            "with/without the daemon: median x%.3f (rounds: %s)" % (
-                statistics.median(ratios), ", ".join("%.3f" % r for r in ratios)))
     finally:
         if daemon is not None:
             daemon.stop()
         node.remove()
+        if memory is not None:
+            memory.remove()
 
     table = ["| what | measured |", "|---|---|"] + ["| %s | %s |" % r for r in rows]
     head = "Node mode, %d uvicorn pods + %d others, %s driver, %s, %d CPUs" % (

@@ -5,6 +5,7 @@ node mode needs (each one verified by running without it), and the image
 holds what `make` builds and the libraries it links against."""
 
 import glob
+import importlib.util
 import os
 import re
 import shlex
@@ -19,6 +20,11 @@ from base import CONFIG, RunwayCase
 from node import SimulatedNode
 
 REPO = fixtures.REPO
+HEADROOM = 1.25
+
+_spec = importlib.util.spec_from_file_location("measure_memory", os.path.join(REPO, "scripts", "measure-memory.py"))
+measure_memory = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(measure_memory)
 DEPLOY = os.path.join(REPO, "deploy")
 METRIC_RE = re.compile(r"\b((?:runway|process)_[a-z0-9_]+)\b")
 
@@ -266,3 +272,45 @@ class Dockerfile(RunwayCase):
             self.assertIn(owner, packages, "%s (package %s) is not installed in the runtime stage" % (lib, owner))
         self.note("runtime packages %s cover %s", sorted(packages & {"libbpf1", "libelf1", "zlib1g",
                                                                      "libmicrohttpd12"}), needed)
+
+
+def quantity_bytes(text):
+    m = re.fullmatch(r"(\d+)(Mi|Gi)", text)
+    if not m:
+        raise AssertionError("memory quantity %r: expected N Mi or N Gi" % text)
+    return int(m.group(1)) << (20 if m.group(2) == "Mi" else 30)
+
+
+class DaemonSetMemoryLimit(RunwayCase):
+    """The DaemonSet's memory limit holds the node-mode daemon at its default
+    --max-pods (the maps are sized for that, whatever the pods): started in a
+    memory cgroup with that limit, it loads, counts and serves scrapes, is
+    never OOM-killed, and its measured peak leaves 25 % on this machine."""
+
+    def test_node_mode_within_the_manifest_limit(self):
+        limit = quantity_bytes(daemon_container()["resources"]["limits"]["memory"])
+        node = SimulatedNode(self.logdir, "systemd")
+        self.addCleanup(node.remove)
+        pods = [node.add_pod("shop", "api-%d" % i) for i in range(2)]
+        for pod in pods:
+            pod.start_uvicorn("uvloop")
+        memcg = measure_memory.MemoryCgroup()
+        self.addCleanup(memcg.remove)
+        memcg.set_limit(limit)
+        d = self.start_daemon(args=["-c", 'echo $$ > "$0" && exec "$@"', memcg.procs_file(), CONFIG.daemon]
+                              + node.daemon_args(), binary="sh")
+        for pod in pods:
+            pod.load([["GET", "/", 200, "keepalive"]])
+        self.poll(lambda: d.scrape().sum("runway_requests_total") == 400, timeout=10)
+        for _ in range(20):
+            d.scrape()
+        sample = memcg.sample()
+        self.note("limit %d MiB (deploy/daemonset.yaml), peak %.1f MiB, steady %.1f MiB (%d possible CPUs)",
+                  limit >> 20, (sample["peak"] or 0) / 2**20, sample["total"] / 2**20,
+                  measure_memory.possible_cpus())
+        self.assertTrue(d.alive(), "the daemon died under the manifest's memory limit")
+        self.assertEqual(memcg.oom_kills(), 0, "OOM kills in the daemon's memory cgroup")
+        self.assertEqual(d.scrape().sum("runway_requests_total"), 400.0)
+        if sample["peak"] is not None:
+            self.assertLessEqual(sample["peak"] * HEADROOM, limit,
+                                 "the limit leaves less than 25 % over the measured peak")
