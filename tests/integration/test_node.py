@@ -164,8 +164,11 @@ class NodePods(NodeCase):
                 expo = d.scrape()
                 for pod in slow:
                     peak[pod] = expo.get(IN_FLIGHT, **pod.labels())
-                return all(peak[pod] == n for pod, n in slow.items())
-            self.poll(all_in_flight, timeout=10, interval=0.1)
+                # Done too once a client has finished: under a loaded
+                # machine its start may take seconds, never its end.
+                return (all(peak[pod] == n for pod, n in slow.items()) or
+                        any(proc.poll() is not None for proc in loads.values()))
+            self.poll(all_in_flight, timeout=120, interval=0.1)
             for pod, n in slow.items():
                 self.assertEqual(peak[pod], n, "%s of %s while %d requests sleep" % (IN_FLIGHT, pod.name, n))
         finally:
