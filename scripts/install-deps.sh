@@ -11,12 +11,13 @@ libcmocka-dev make gcc pkg-config libclang-rt-dev"
 # Integration tests, demo, benchmarks: uvicorn + FastAPI from Debian (no PyPI),
 # prometheus_client for the seed's middleware that the benchmarks compare with,
 # prometheus (the server the scaling test starts, and promtool), python3-yaml
-# (the tests read deploy/), wrk, ab (apache2-utils), ss (iproute2), taskset and
-# unshare (util-linux), ps/pgrep (procps), curl.
+# (the tests read deploy/), wrk, ab (apache2-utils), ss (iproute2), taskset,
+# nsenter, unshare and setpriv (util-linux), ps/pgrep (procps), curl, objdump
+# (binutils) for the Dockerfile test.
 TEST="python3 python3-uvicorn python3-fastapi python3-uvloop python3-httptools
 python3-h11 python3-wsproto python3-prometheus-client python3-yaml prometheus wrk
 apache2-utils iproute2
-util-linux procps curl"
+util-linux procps curl binutils"
 
 missing=""
 for pkg in $BUILD $TEST; do

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The Prometheus text exposition (format 0.0.4). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,35 +42,28 @@ static const char *const unserved_reason_names[UNSERVED_REASON_COUNT] = {
 	[UNSERVED_AFTER_CLOSE] = "after_server_close",
 };
 
-int metrics_init(struct metrics_context *m, const struct probes *p, __u32 slot,
-		 const struct target *t, const char *hooks)
+int metrics_init(struct metrics_context *m, const struct probes *p, struct target_table *targets,
+		 const char *hooks)
 {
 	memset(m, 0, sizeof(*m));
 	probes_maps(p, &m->maps);
 	m->cpu_count = libbpf_num_possible_cpus();
 	if (m->cpu_count <= 0)
 		return -1;
-	m->slot = slot;
-	m->target = t;
+	m->targets = targets;
 	m->queue_metrics = p->read_hook;
 	m->hooks = hooks;
 	m->percpu_words = sizeof(struct target_counters) > sizeof(struct latency_histogram) ?
 				  sizeof(struct target_counters) / sizeof(__u64) :
 				  sizeof(struct latency_histogram) / sizeof(__u64);
 	m->percpu_values = calloc((size_t)m->cpu_count * m->percpu_words, sizeof(__u64));
-	if (!m->percpu_values)
+	m->counters = calloc(targets->capacity, sizeof(*m->counters));
+	if (!m->percpu_values || !m->counters) {
+		free(m->percpu_values);
+		free(m->counters);
 		return -1;
+	}
 	return pthread_mutex_init(&m->lock, NULL) ? -1 : 0;
-}
-
-void metrics_set_listen_ports(struct metrics_context *m, const unsigned short *ports, size_t count)
-{
-	if (count > TARGET_MAX_PORTS)
-		count = TARGET_MAX_PORTS;
-	pthread_mutex_lock(&m->lock);
-	memcpy(m->listen_ports, ports, count * sizeof(ports[0]));
-	m->listen_port_count = count;
-	pthread_mutex_unlock(&m->lock);
 }
 
 void metrics_set_listeners_unwatchable(struct metrics_context *m, const unsigned counts[UNWATCHABLE_REASON_COUNT])
@@ -83,6 +77,7 @@ void metrics_destroy(struct metrics_context *m)
 {
 	pthread_mutex_destroy(&m->lock);
 	free(m->percpu_values);
+	free(m->counters);
 }
 
 /* Sums a per-CPU value made only of __u64 fields into *out. */
@@ -182,26 +177,56 @@ static void header(struct text_buffer *b, const char *name, const char *type, co
 	text_buffer_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void render_histogram(struct text_buffer *b, const char *name, const char *labels,
-			     const struct latency_histogram *h)
+/* The targets a scrape shows: watched, and gone but in their grace period. */
+#define for_each_target(m, slot) \
+	for (slot = 0; slot < (m)->targets->capacity; slot++) \
+		if ((m)->targets->targets[slot].state != TARGET_FREE)
+
+/*
+ * Starts a sample line: its name and label set.  The one place where a
+ * target's labels (namespace and pod in node mode, none for a single target)
+ * join the series' own labels, so every family carries them alike.
+ */
+static void sample(struct text_buffer *b, const char *name, const struct watched_target *w, const char *own_fmt, ...)
+	__printf(4, 5);
+static void sample(struct text_buffer *b, const char *name, const struct watched_target *w, const char *own_fmt, ...)
+{
+	char own[128];
+	va_list ap;
+
+	va_start(ap, own_fmt);
+	vsnprintf(own, sizeof(own), own_fmt, ap);
+	va_end(ap);
+	if (!w->labels[0] && !own[0])
+		text_buffer_printf(b, "%s ", name);
+	else
+		text_buffer_printf(b, "%s{%s%s%s} ", name, w->labels, w->labels[0] && own[0] ? "," : "", own);
+}
+
+static void render_histogram(struct text_buffer *b, const char *name, const struct watched_target *w,
+			     const char *own_labels, const struct latency_histogram *h)
 {
 	static const char *const bounds[] = LATENCY_BOUNDS_TEXT;
-	const char *comma = labels[0] ? "," : "";
+	const char *comma = own_labels[0] ? "," : "";
+	char series[128];
 	__u64 cumulative = 0;
 	int i;
 
+	snprintf(series, sizeof(series), "%s_bucket", name);
 	for (i = 0; i < LATENCY_FINITE_BUCKETS; i++) {
 		cumulative += h->buckets[i];
-		text_buffer_printf(b, "%s_bucket{%s%sle=\"%s\"} %llu\n", name, labels, comma, bounds[i],
-				   (unsigned long long)cumulative);
+		sample(b, series, w, "%s%sle=\"%s\"", own_labels, comma, bounds[i]);
+		text_buffer_printf(b, "%llu\n", (unsigned long long)cumulative);
 	}
 	cumulative += h->buckets[LATENCY_FINITE_BUCKETS];
-	text_buffer_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, comma,
-			   (unsigned long long)cumulative);
-	text_buffer_printf(b, "%s_sum%s%s%s %.9f\n", name, labels[0] ? "{" : "", labels, labels[0] ? "}" : "",
-			   h->sum_ns / NS_PER_SECOND);
-	text_buffer_printf(b, "%s_count%s%s%s %llu\n", name, labels[0] ? "{" : "", labels,
-			   labels[0] ? "}" : "", (unsigned long long)cumulative);
+	sample(b, series, w, "%s%sle=\"+Inf\"", own_labels, comma);
+	text_buffer_printf(b, "%llu\n", (unsigned long long)cumulative);
+	snprintf(series, sizeof(series), "%s_sum", name);
+	sample(b, series, w, "%s", own_labels);
+	text_buffer_printf(b, "%.9f\n", h->sum_ns / NS_PER_SECOND);
+	snprintf(series, sizeof(series), "%s_count", name);
+	sample(b, series, w, "%s", own_labels);
+	text_buffer_printf(b, "%llu\n", (unsigned long long)cumulative);
 }
 
 struct status_count {
@@ -213,9 +238,16 @@ static int compare_status_counts(const void *a, const void *b)
 {
 	const struct status_count *x = a, *y = b;
 
+	if (x->key.target != y->key.target)
+		return x->key.target < y->key.target ? -1 : 1;
 	if (x->key.method != y->key.method)
 		return x->key.method - y->key.method;
 	return x->key.status - y->key.status;
+}
+
+static bool slot_shown(const struct metrics_context *m, __u32 slot)
+{
+	return slot < m->targets->capacity && m->targets->targets[slot].state != TARGET_FREE;
 }
 
 static void render_requests_total(struct metrics_context *m, struct text_buffer *b)
@@ -230,7 +262,7 @@ static void render_requests_total(struct metrics_context *m, struct text_buffer 
 	while (bpf_map_get_next_key(m->maps.requests_by_status, previous, &next) == 0) {
 		key = next;
 		previous = &key;
-		if (key.target != m->slot)
+		if (!slot_shown(m, key.target))
 			continue;
 		if (count == capacity) {
 			struct status_count *grown;
@@ -252,9 +284,9 @@ static void render_requests_total(struct metrics_context *m, struct text_buffer 
 	for (i = 0; i < count; i++) {
 		unsigned method = rows[i].key.method < HTTP_METHOD_COUNT ? rows[i].key.method : HTTP_OTHER;
 
-		text_buffer_printf(b, "runway_requests_total{method=\"%s\",status=\"%03u\"} %llu\n",
-				   method_names[method], rows[i].key.status,
-				   (unsigned long long)rows[i].count);
+		sample(b, "runway_requests_total", &m->targets->targets[rows[i].key.target],
+		       "method=\"%s\",status=\"%03u\"", method_names[method], rows[i].key.status);
+		text_buffer_printf(b, "%llu\n", (unsigned long long)rows[i].count);
 	}
 	free(rows);
 }
@@ -264,232 +296,363 @@ static void render_durations(struct metrics_context *m, struct text_buffer *b)
 	struct latency_histogram h;
 	char labels[32];
 	__u32 method;
+	size_t slot;
 
 	header(b, "runway_request_duration_seconds", "histogram",
 	       "Server time of a request: from its first read by the server to its last response byte sent.");
-	for (method = 0; method < HTTP_METHOD_COUNT; method++) {
-		struct method_key key = { .target = m->slot, .method = method };
-		__u64 total = 0;
-		int i;
+	for_each_target(m, slot) {
+		for (method = 0; method < HTTP_METHOD_COUNT; method++) {
+			struct method_key key = { .target = slot, .method = method };
+			__u64 total = 0;
+			int i;
 
-		if (lookup_percpu_sum(m, m->maps.request_durations, &key, (__u64 *)&h, WORDS_OF(h)))
-			continue;
-		for (i = 0; i < LATENCY_BUCKET_COUNT; i++)
-			total += h.buckets[i];
-		if (!total)
-			continue;
-		snprintf(labels, sizeof(labels), "method=\"%s\"", method_names[method]);
-		render_histogram(b, "runway_request_duration_seconds", labels, &h);
+			if (lookup_percpu_sum(m, m->maps.request_durations, &key, (__u64 *)&h, WORDS_OF(h)))
+				continue;
+			for (i = 0; i < LATENCY_BUCKET_COUNT; i++)
+				total += h.buckets[i];
+			if (!total)
+				continue;
+			snprintf(labels, sizeof(labels), "method=\"%s\"", method_names[method]);
+			render_histogram(b, "runway_request_duration_seconds", &m->targets->targets[slot], labels, &h);
+		}
 	}
 }
 
-/* One gauge of a target's requests and its time integral. */
-struct request_gauge {
-	const char *name; /* the integral is name + "_seconds_total" */
-	const char *help;
-	__u64 value;
-	__u64 integral_ns;
+/* The request gauges of one target in this scrape, and their integrals. */
+struct request_gauges {
+	__u64 in_flight, queued;
+	__u64 in_flight_ns, queued_ns;
 };
 
-/* Writes one sample of a target's request series.  Every request gauge and
- * integral goes through here: a per-target label set (one daemon serving
- * several pods) is added in this one place. */
-static void request_sample(struct text_buffer *b, const char *name, const char *value)
+static struct request_gauges request_gauges_of(struct metrics_context *m, size_t slot, __u64 now)
 {
-	text_buffer_printf(b, "%s %s\n", name, value);
+	struct watched_target *w = &m->targets->targets[slot];
+	struct gauge_counters in_flight = in_flight_gauge(&m->counters[slot].requests);
+	struct gauge_counters queued = queued_gauge(&m->counters[slot].requests);
+	struct request_gauges g = {
+		.in_flight = gauge_value(&in_flight),
+		/* The integrals never go down: the same snapshot and `now`
+		 * give the same value however often they are asked. */
+		.in_flight_ns = gauge_integral_ns(&in_flight, now, &w->last_in_flight_integral_ns),
+	};
+
+	/* Without a read hook the split is unknown and requests count as in
+	 * flight from their arrival: outstanding is in flight alone. */
+	if (m->queue_metrics) {
+		g.queued = gauge_value(&queued);
+		g.queued_ns = gauge_integral_ns(&queued, now, &w->last_queued_integral_ns);
+	}
+	return g;
 }
 
-static void render_request_gauges(struct text_buffer *b, const struct request_gauge *gauges, size_t count)
+enum request_gauge_kind { GAUGE_OUTSTANDING, GAUGE_IN_FLIGHT, GAUGE_QUEUED };
+
+static void render_request_gauge(struct metrics_context *m, struct text_buffer *b, __u64 now,
+				 enum request_gauge_kind kind, const char *name, const char *help)
 {
-	char value[32], help[256], integral_name[96];
-	size_t i;
+	char integral_name[96], integral_help[256];
+	size_t slot;
 
-	for (i = 0; i < count; i++) {
-		const struct request_gauge *g = &gauges[i];
+	header(b, name, "gauge", help);
+	for_each_target(m, slot) {
+		struct request_gauges g = request_gauges_of(m, slot, now);
+		__u64 value = kind == GAUGE_OUTSTANDING ? g.in_flight + g.queued :
+			      kind == GAUGE_IN_FLIGHT	? g.in_flight :
+							  g.queued;
 
-		header(b, g->name, "gauge", g->help);
-		snprintf(value, sizeof(value), "%llu", (unsigned long long)g->value);
-		request_sample(b, g->name, value);
-		snprintf(integral_name, sizeof(integral_name), "%s_seconds_total", g->name);
-		snprintf(help, sizeof(help), "Integral of %s over time, in request-seconds: rate() of it is the exact mean.",
-			 g->name);
-		header(b, integral_name, "counter", help);
-		snprintf(value, sizeof(value), "%.9f", g->integral_ns / NS_PER_SECOND);
-		request_sample(b, integral_name, value);
+		sample(b, name, &m->targets->targets[slot], "%s", "");
+		text_buffer_printf(b, "%llu\n", (unsigned long long)value);
+	}
+	snprintf(integral_name, sizeof(integral_name), "%s_seconds_total", name);
+	snprintf(integral_help, sizeof(integral_help),
+		 "Integral of %s over time, in request-seconds: rate() of it is the exact mean.", name);
+	header(b, integral_name, "counter", integral_help);
+	for_each_target(m, slot) {
+		struct request_gauges g = request_gauges_of(m, slot, now);
+		__u64 ns = kind == GAUGE_OUTSTANDING ? g.in_flight_ns + g.queued_ns :
+			   kind == GAUGE_IN_FLIGHT	 ? g.in_flight_ns :
+						   g.queued_ns;
+
+		sample(b, integral_name, &m->targets->targets[slot], "%s", "");
+		text_buffer_printf(b, "%.9f\n", ns / NS_PER_SECOND);
 	}
 }
 
-static void render_gauges(struct metrics_context *m, struct text_buffer *b, const struct target_counters *c)
+/* Outstanding is the sum of the other two as served: exactly queued +
+ * in_flight in every scrape, and a monotonic integral because both of its
+ * terms are. */
+static void render_gauges(struct metrics_context *m, struct text_buffer *b)
 {
-	struct gauge_counters in_flight = in_flight_gauge(&c->requests), queued = queued_gauge(&c->requests);
 	__u64 now = monotonic_now_ns();
-	__u64 in_flight_ns = gauge_integral_ns(&in_flight, now, &m->last_in_flight_integral_ns);
-	/* Without a read hook the split is unknown and requests count as in
-	 * flight from their arrival: outstanding is in flight alone. */
-	__u64 queued_ns = m->queue_metrics ? gauge_integral_ns(&queued, now, &m->last_queued_integral_ns) : 0;
-	__u64 queued_now = m->queue_metrics ? gauge_value(&queued) : 0;
-	/* Outstanding is the sum of the two as served: exactly queued +
-	 * in_flight in every scrape, and a monotonic integral because both of
-	 * its terms are. */
-	const struct request_gauge gauges[] = {
-		{ "runway_requests_outstanding",
-		  "Requests not answered yet: queued in the kernel plus in flight in the server. The autoscaling signal.",
-		  gauge_value(&in_flight) + queued_now, in_flight_ns + queued_ns },
-		{ "runway_requests_in_flight", "Requests the server has begun to read and not finished answering.",
-		  gauge_value(&in_flight), in_flight_ns },
-		/* Last: absent without a read hook. */
-		{ "runway_requests_queued", "Requests whose bytes reached the kernel but that the server has not read yet.",
-		  queued_now, queued_ns },
-	};
-	size_t count = sizeof(gauges) / sizeof(gauges[0]);
 
-	render_request_gauges(b, gauges, m->queue_metrics ? count : count - 1);
+	render_request_gauge(m, b, now, GAUGE_OUTSTANDING, "runway_requests_outstanding",
+			     "Requests not answered yet: queued in the kernel plus in flight in the server. "
+			     "The autoscaling signal.");
+	render_request_gauge(m, b, now, GAUGE_IN_FLIGHT, "runway_requests_in_flight",
+			     "Requests the server has begun to read and not finished answering.");
+	/* Absent without a read hook. */
+	if (m->queue_metrics)
+		render_request_gauge(m, b, now, GAUGE_QUEUED, "runway_requests_queued",
+				     "Requests whose bytes reached the kernel but that the server has not read yet.");
 }
 
 /* The seed's runway_requests_in_flight_by_route{route}, with the queued
- * count and the integrals beside it; every group, with traffic or not. */
+ * count and the integrals beside it; every group, with traffic or not, for
+ * every target. */
 static void render_route_gauges(struct metrics_context *m, struct text_buffer *b)
 {
-	struct request_events events[ROUTE_GROUPS_MAX];
+	static struct request_events events[RUNWAY_MAX_TARGETS][ROUTE_GROUPS_MAX]; /* under m->lock */
 	__u64 now = monotonic_now_ns();
-	size_t i, count = m->route_group_count;
+	size_t i, slot, count = m->route_group_count < ROUTE_GROUPS_MAX ? m->route_group_count : ROUTE_GROUPS_MAX;
 
 	if (!count)
 		return;
-	for (i = 0; i < count && i < ROUTE_GROUPS_MAX; i++) {
-		struct route_key key = { .target = m->slot, .route = (__u32)i + 1 };
+	for_each_target(m, slot) {
+		for (i = 0; i < count; i++) {
+			struct route_key key = { .target = slot, .route = (__u32)i + 1 };
 
-		if (lookup_percpu_sum(m, m->maps.route_events, &key, (__u64 *)&events[i], WORDS_OF(events[i])))
-			memset(&events[i], 0, sizeof(events[i]));
+			if (lookup_percpu_sum(m, m->maps.route_events, &key, (__u64 *)&events[slot][i],
+					      WORDS_OF(events[slot][i])))
+				memset(&events[slot][i], 0, sizeof(events[slot][i]));
+		}
 	}
 	header(b, "runway_requests_in_flight_by_route", "gauge",
 	       "Requests in flight (see runway_requests_in_flight), by route group (--route-group).");
-	for (i = 0; i < count; i++) {
-		struct gauge_counters g = in_flight_gauge(&events[i]);
+	for_each_target(m, slot) {
+		for (i = 0; i < count; i++) {
+			struct gauge_counters g = in_flight_gauge(&events[slot][i]);
 
-		text_buffer_printf(b, "runway_requests_in_flight_by_route{route=\"%s\"} %llu\n", m->route_groups[i].name,
-				   (unsigned long long)gauge_value(&g));
+			sample(b, "runway_requests_in_flight_by_route", &m->targets->targets[slot], "route=\"%s\"",
+			       m->route_groups[i].name);
+			text_buffer_printf(b, "%llu\n", (unsigned long long)gauge_value(&g));
+		}
 	}
 	header(b, "runway_requests_in_flight_by_route_seconds_total", "counter",
 	       "Integral of runway_requests_in_flight_by_route over time: rate() of it is the exact mean.");
-	for (i = 0; i < count; i++) {
-		struct gauge_counters g = in_flight_gauge(&events[i]);
+	for_each_target(m, slot) {
+		struct watched_target *w = &m->targets->targets[slot];
 
-		text_buffer_printf(b, "runway_requests_in_flight_by_route_seconds_total{route=\"%s\"} %.9f\n",
-				   m->route_groups[i].name,
-				   gauge_integral_ns(&g, now, &m->last_route_in_flight_integral_ns[i]) / NS_PER_SECOND);
+		for (i = 0; i < count; i++) {
+			struct gauge_counters g = in_flight_gauge(&events[slot][i]);
+
+			sample(b, "runway_requests_in_flight_by_route_seconds_total", w, "route=\"%s\"",
+			       m->route_groups[i].name);
+			text_buffer_printf(b, "%.9f\n",
+					   gauge_integral_ns(&g, now, &w->last_route_in_flight_integral_ns[i]) /
+						   NS_PER_SECOND);
+		}
 	}
 	if (!m->queue_metrics)
 		return;
 	header(b, "runway_requests_queued_by_route", "gauge",
 	       "Requests queued in the kernel (see runway_requests_queued), by route group (--route-group).");
-	for (i = 0; i < count; i++) {
-		struct gauge_counters g = queued_gauge(&events[i]);
+	for_each_target(m, slot) {
+		for (i = 0; i < count; i++) {
+			struct gauge_counters g = queued_gauge(&events[slot][i]);
 
-		text_buffer_printf(b, "runway_requests_queued_by_route{route=\"%s\"} %llu\n", m->route_groups[i].name,
-				   (unsigned long long)gauge_value(&g));
+			sample(b, "runway_requests_queued_by_route", &m->targets->targets[slot], "route=\"%s\"",
+			       m->route_groups[i].name);
+			text_buffer_printf(b, "%llu\n", (unsigned long long)gauge_value(&g));
+		}
 	}
 	header(b, "runway_requests_queued_by_route_seconds_total", "counter",
 	       "Integral of runway_requests_queued_by_route over time: rate() of it is the exact mean.");
-	for (i = 0; i < count; i++) {
-		struct gauge_counters g = queued_gauge(&events[i]);
+	for_each_target(m, slot) {
+		struct watched_target *w = &m->targets->targets[slot];
 
-		text_buffer_printf(b, "runway_requests_queued_by_route_seconds_total{route=\"%s\"} %.9f\n",
-				   m->route_groups[i].name,
-				   gauge_integral_ns(&g, now, &m->last_route_queued_integral_ns[i]) / NS_PER_SECOND);
+		for (i = 0; i < count; i++) {
+			struct gauge_counters g = queued_gauge(&events[slot][i]);
+
+			sample(b, "runway_requests_queued_by_route_seconds_total", w, "route=\"%s\"",
+			       m->route_groups[i].name);
+			text_buffer_printf(b, "%.9f\n",
+					   gauge_integral_ns(&g, now, &w->last_route_queued_integral_ns[i]) /
+						   NS_PER_SECOND);
+		}
 	}
 }
 
 static void render_queue_times(struct metrics_context *m, struct text_buffer *b)
 {
 	struct latency_histogram h;
+	bool first = true;
+	size_t slot;
 
 	if (!m->queue_metrics)
 		return;
-	if (lookup_percpu_sum(m, m->maps.queue_durations, &m->slot, (__u64 *)&h, WORDS_OF(h)))
-		return;
-	header(b, "runway_request_queue_seconds", "histogram",
-	       "Kernel time of a request: from its arrival in the kernel to the server's first read of it.");
-	render_histogram(b, "runway_request_queue_seconds", "", &h);
+	for_each_target(m, slot) {
+		__u32 key = slot;
+
+		if (lookup_percpu_sum(m, m->maps.queue_durations, &key, (__u64 *)&h, WORDS_OF(h)))
+			continue;
+		if (first)
+			header(b, "runway_request_queue_seconds", "histogram",
+			       "Kernel time of a request: from its arrival in the kernel to the server's first read of it.");
+		first = false;
+		render_histogram(b, "runway_request_queue_seconds", &m->targets->targets[slot], "", &h);
+	}
 }
 
 static void render_accept_queues(struct metrics_context *m, struct text_buffer *b)
 {
 	struct accept_queue queues[TARGET_MAX_PORTS];
 	struct listen_overflow_counts counts;
+	bool depth_header = false, overflow_header = false;
+	size_t slot;
 	int count, i;
 
-	if (!m->netns)
-		return;
-	count = netns_read_accept_queues(m->netns, m->listen_ports, m->listen_port_count, queues, TARGET_MAX_PORTS);
-	if (count > 0) {
-		header(b, "runway_accept_queue_depth", "gauge",
-		       "Connections the kernel has established on the port and the server has not accepted yet.");
-		for (i = 0; i < count; i++)
-			text_buffer_printf(b, "runway_accept_queue_depth{port=\"%u\"} %u\n", queues[i].port,
-					   queues[i].depth);
+	/* Read once per target, in its own network namespace; the families
+	 * are then written one after the other. */
+	struct text_buffer limits, overflows, drops;
+
+	text_buffer_init(&limits);
+	text_buffer_init(&overflows);
+	text_buffer_init(&drops);
+	for_each_target(m, slot) {
+		struct watched_target *w = &m->targets->targets[slot];
+
+		if (!w->netns_open)
+			continue;
+		count = netns_read_accept_queues(&w->netns, w->listen_ports, w->listen_port_count, queues,
+						 TARGET_MAX_PORTS);
+		for (i = 0; i < count; i++) {
+			if (!depth_header)
+				header(b, "runway_accept_queue_depth", "gauge",
+				       "Connections the kernel has established on the port and the server has not accepted yet.");
+			depth_header = true;
+			sample(b, "runway_accept_queue_depth", w, "port=\"%u\"", queues[i].port);
+			text_buffer_printf(b, "%u\n", queues[i].depth);
+			sample(&limits, "runway_accept_queue_limit", w, "port=\"%u\"", queues[i].port);
+			text_buffer_printf(&limits, "%u\n", queues[i].limit);
+		}
+		if (netns_read_listen_counts(&w->netns, &counts) == 0) {
+			overflow_header = true;
+			sample(&overflows, "runway_listen_overflows_total", w, "%s", "");
+			text_buffer_printf(&overflows, "%llu\n", (unsigned long long)counts.listen_overflows);
+			sample(&drops, "runway_listen_drops_total", w, "%s", "");
+			text_buffer_printf(&drops, "%llu\n", (unsigned long long)counts.listen_drops);
+		}
+	}
+	if (depth_header) {
 		header(b, "runway_accept_queue_limit", "gauge",
 		       "Accept queue limit of the port (the listen backlog); the kernel drops new connections beyond it.");
-		for (i = 0; i < count; i++)
-			text_buffer_printf(b, "runway_accept_queue_limit{port=\"%u\"} %u\n", queues[i].port,
-					   queues[i].limit);
+		text_buffer_append(b, &limits);
 	}
-	if (netns_read_listen_counts(m->netns, &counts) == 0) {
+	if (overflow_header) {
 		header(b, "runway_listen_overflows_total", "counter",
 		       "TcpExt ListenOverflows of the target's network namespace: packets dropped at a full accept queue.");
-		text_buffer_printf(b, "runway_listen_overflows_total %llu\n",
-				   (unsigned long long)counts.listen_overflows);
+		text_buffer_append(b, &overflows);
 		header(b, "runway_listen_drops_total", "counter",
 		       "TcpExt ListenDrops of the target's network namespace: connection requests a listener dropped, for any reason.");
-		text_buffer_printf(b, "runway_listen_drops_total %llu\n", (unsigned long long)counts.listen_drops);
+		text_buffer_append(b, &drops);
 	}
+	text_buffer_free(&limits);
+	text_buffer_free(&overflows);
+	text_buffer_free(&drops);
 }
 
 static int compare_listeners(const void *a, const void *b)
 {
 	const struct listener_key *x = a, *y = b;
 
+	if (x->target != y->target)
+		return x->target < y->target ? -1 : 1;
 	return x->port - y->port;
+}
+
+static bool has_listener(const struct listener_key *keys, size_t count, __u32 slot, unsigned short port)
+{
+	size_t k;
+
+	for (k = 0; k < count; k++)
+		if (keys[k].target == slot && keys[k].port == port)
+			return true;
+	return false;
 }
 
 static void render_listener_counters(struct metrics_context *m, struct text_buffer *b)
 {
-	struct listener_key keys[TARGET_MAX_PORTS], key, next;
-	struct listener_counters counts[TARGET_MAX_PORTS];
-	size_t count = 0, i;
+	struct listener_key *keys = NULL, key, next;
+	struct listener_counters *counts = NULL;
+	size_t count = 0, capacity = 0, i, slot;
 	void *previous = NULL;
 
-	while (count < TARGET_MAX_PORTS &&
-	       bpf_map_get_next_key(m->maps.listener_counters, previous, &next) == 0) {
+	/* What the programs counted, then 0 for every other listening port:
+	 * rate() then has a first sample to start from. */
+	while (bpf_map_get_next_key(m->maps.listener_counters, previous, &next) == 0) {
 		key = next;
 		previous = &key;
-		if (key.target == m->slot)
-			keys[count++] = key;
-	}
-	/* Counters start at 0 for every listening port, not at the first SYN:
-	 * rate() then has a first sample to start from. */
-	for (i = 0; i < m->listen_port_count && count < TARGET_MAX_PORTS; i++) {
-		size_t k;
+		if (!slot_shown(m, key.target))
+			continue;
+		if (count == capacity) {
+			struct listener_key *grown;
 
-		for (k = 0; k < count && keys[k].port != m->listen_ports[i]; k++)
-			;
-		if (k == count)
-			keys[count++] = (struct listener_key){ .target = m->slot, .port = m->listen_ports[i] };
+			capacity = capacity ? capacity * 2 : 64;
+			grown = realloc(keys, capacity * sizeof(*keys));
+			if (!grown)
+				break;
+			keys = grown;
+		}
+		keys[count++] = key;
 	}
-	qsort(keys, count, sizeof(keys[0]), compare_listeners);
+	for_each_target(m, slot) {
+		const struct watched_target *w = &m->targets->targets[slot];
+
+		for (i = 0; i < w->listen_port_count; i++) {
+			if (has_listener(keys, count, slot, w->listen_ports[i]))
+				continue;
+			if (count == capacity) {
+				struct listener_key *grown;
+
+				capacity = capacity ? capacity * 2 : 64;
+				grown = realloc(keys, capacity * sizeof(*keys));
+				if (!grown)
+					break;
+				keys = grown;
+			}
+			keys[count++] = (struct listener_key){ .target = slot, .port = w->listen_ports[i] };
+		}
+	}
+	counts = calloc(count ? count : 1, sizeof(*counts));
+	if (!counts)
+		count = 0;
+	if (count)
+		qsort(keys, count, sizeof(keys[0]), compare_listeners);
 	for (i = 0; i < count; i++)
 		if (lookup_percpu_sum(m, m->maps.listener_counters, &keys[i], (__u64 *)&counts[i],
 				      WORDS_OF(counts[i])))
 			memset(&counts[i], 0, sizeof(counts[i]));
 	header(b, "runway_accept_queue_overflows_total", "counter",
 	       "SYNs and handshake-completing ACKs that reached the port while its accept queue was full: the kernel drops them.");
-	for (i = 0; i < count; i++)
-		text_buffer_printf(b, "runway_accept_queue_overflows_total{port=\"%u\"} %llu\n", keys[i].port,
-				   (unsigned long long)counts[i].overflows);
+	for (i = 0; i < count; i++) {
+		sample(b, "runway_accept_queue_overflows_total", &m->targets->targets[keys[i].target], "port=\"%u\"",
+		       keys[i].port);
+		text_buffer_printf(b, "%llu\n", (unsigned long long)counts[i].overflows);
+	}
 	header(b, "runway_connection_requests_total", "counter", "SYNs that reached the port's listening socket.");
-	for (i = 0; i < count; i++)
-		text_buffer_printf(b, "runway_connection_requests_total{port=\"%u\"} %llu\n", keys[i].port,
-				   (unsigned long long)counts[i].syns);
+	for (i = 0; i < count; i++) {
+		sample(b, "runway_connection_requests_total", &m->targets->targets[keys[i].target], "port=\"%u\"",
+		       keys[i].port);
+		text_buffer_printf(b, "%llu\n", (unsigned long long)counts[i].syns);
+	}
+	free(keys);
+	free(counts);
+}
+
+/* The daemon's own counters: every target's, plus those of the slots
+ * already freed, so that none goes down when a pod leaves. */
+static void sum_self_counters(struct metrics_context *m, struct target_counters *total)
+{
+	__u64 *sum = (__u64 *)total;
+	size_t slot, i;
+
+	*total = m->targets->retired;
+	for_each_target(m, slot) {
+		const __u64 *c = (const __u64 *)&m->counters[slot];
+
+		for (i = 0; i < WORDS_OF(*total); i++)
+			sum[i] += c[i];
+	}
 }
 
 static void render_self(struct metrics_context *m, struct text_buffer *b, const struct target_counters *c)
@@ -499,7 +662,14 @@ static void render_self(struct metrics_context *m, struct text_buffer *b, const 
 	header(b, "runway_bpfd_build_info", "gauge", "runway-bpfd version and the kernel hooks in use.");
 	text_buffer_printf(b, "runway_bpfd_build_info{version=\"%s\",hooks=\"%s\"} 1\n", RUNWAY_VERSION, m->hooks);
 	header(b, "runway_bpfd_targets", "gauge", "Targets (servers or pods) watched.");
-	text_buffer_printf(b, "runway_bpfd_targets 1\n");
+	text_buffer_printf(b, "runway_bpfd_targets %zu\n", m->targets->watched);
+	if (m->targets->counts_before_watch) {
+		header(b, "runway_bpfd_connections_before_watch_total", "counter",
+		       "Connections the watched pods had accepted when they began to be watched (TCP PassiveOpens of their "
+		       "network namespaces, kubelet probes included): requests they carried until then are not counted.");
+		text_buffer_printf(b, "runway_bpfd_connections_before_watch_total %llu\n",
+				   (unsigned long long)m->targets->connections_before_watch);
+	}
 	header(b, "runway_bpfd_connections", "gauge", "Server connections with state in the kernel.");
 	text_buffer_printf(b, "runway_bpfd_connections %llu\n",
 			   (unsigned long long)(c->connections_opened > c->connections_closed ?
@@ -581,24 +751,31 @@ static void render_process(struct text_buffer *b)
 
 char *metrics_render(struct metrics_context *m, size_t *length)
 {
-	struct target_counters counters;
+	struct target_counters self;
 	struct text_buffer b;
-	char *out;
+	size_t slot;
 
 	text_buffer_init(&b);
 	pthread_mutex_lock(&m->lock);
-	if (lookup_percpu_sum(m, m->maps.target_counters, &m->slot, (__u64 *)&counters, WORDS_OF(counters)))
-		memset(&counters, 0, sizeof(counters));
-	render_gauges(m, &b, &counters);
+	pthread_mutex_lock(&m->targets->lock);
+	for_each_target(m, slot) {
+		__u32 key = slot;
+
+		if (lookup_percpu_sum(m, m->maps.target_counters, &key, (__u64 *)&m->counters[slot],
+				      WORDS_OF(m->counters[slot])))
+			memset(&m->counters[slot], 0, sizeof(m->counters[slot]));
+	}
+	render_gauges(m, &b);
 	render_route_gauges(m, &b);
 	render_requests_total(m, &b);
 	render_durations(m, &b);
 	render_queue_times(m, &b);
 	render_accept_queues(m, &b);
 	render_listener_counters(m, &b);
-	render_self(m, &b, &counters);
+	sum_self_counters(m, &self);
+	render_self(m, &b, &self);
+	pthread_mutex_unlock(&m->targets->lock);
 	render_process(&b);
 	pthread_mutex_unlock(&m->lock);
-	out = text_buffer_release(&b, length);
-	return out;
+	return text_buffer_release(&b, length);
 }

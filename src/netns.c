@@ -58,6 +58,7 @@ int netns_open(struct netns_handles *h, int pid)
 
 	h->netstat_fd = -1;
 	h->sock_diag_fd = -1;
+	h->listen_families = 0;
 	snprintf(path, sizeof(path), "/proc/%d/net/netstat", pid);
 	h->netstat_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (h->netstat_fd < 0)
@@ -77,6 +78,51 @@ int netns_open(struct netns_handles *h, int pid)
 	close(job.netns_fd);
 	h->sock_diag_fd = job.socket_fd;
 	return job.err;
+}
+
+int netns_read_passive_opens(int pid, __u64 *out)
+{
+	char path[64], line[1024], names[1024] = "";
+	int err = -ENODATA;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/snmp", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	/* "Tcp: RtoAlgorithm ... PassiveOpens ..." then "Tcp: 1 ... 42 ...". */
+	while (fgets(line, sizeof(line), f)) {
+		char *name_save = NULL, *value_save = NULL, *name, *value;
+
+		if (strncmp(line, "Tcp:", 4) != 0)
+			continue;
+		if (!names[0]) {
+			snprintf(names, sizeof(names), "%s", line + 4);
+			continue;
+		}
+		name = strtok_r(names, " \n", &name_save);
+		value = strtok_r(line + 4, " \n", &value_save);
+		while (name && value) {
+			if (strcmp(name, "PassiveOpens") == 0) {
+				*out = strtoull(value, NULL, 10);
+				err = 0;
+			}
+			name = strtok_r(NULL, " \n", &name_save);
+			value = strtok_r(NULL, " \n", &value_save);
+		}
+		break;
+	}
+	fclose(f);
+	return err;
+}
+
+unsigned long netns_id_of(int pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	return stat(path, &st) == 0 ? (unsigned long)st.st_ino : 0;
 }
 
 void netns_close(struct netns_handles *h)
@@ -138,8 +184,13 @@ static int port_index(const unsigned short *ports, size_t count, unsigned short 
 	return -1;
 }
 
-static int dump_listeners(int fd, int family, const unsigned short *ports, size_t port_count,
-			  struct accept_queue *out)
+typedef void (*listener_fn)(void *ctx, const struct inet_diag_msg *diag);
+
+/* Every listening TCP socket of one family in the namespace, through
+ * sock_diag: it walks the listening hash only, where /proc/net/tcp walks
+ * every bucket of the node-wide established hash (milliseconds on a large
+ * machine, whatever the namespace holds). */
+static int dump_listeners(int fd, int family, listener_fn fn, void *ctx)
 {
 	struct {
 		struct nlmsghdr header;
@@ -168,41 +219,98 @@ static int dump_listeners(int fd, int family, const unsigned short *ports, size_
 		if (n < 0)
 			return -errno;
 		for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			struct inet_diag_msg *diag = NLMSG_DATA(h);
-			int index;
-
 			if (h->nlmsg_type == NLMSG_DONE)
 				return 0;
 			if (h->nlmsg_type == NLMSG_ERROR)
 				return -EPROTO;
-			index = port_index(ports, port_count, ntohs(diag->id.idiag_sport));
-			if (index < 0)
-				continue;
-			/* For a listener, rqueue is sk_ack_backlog and wqueue
-			 * sk_max_ack_backlog (inet_diag.c). */
-			out[index].depth += diag->idiag_rqueue;
-			out[index].limit += diag->idiag_wqueue;
+			fn(ctx, NLMSG_DATA(h));
 		}
 	}
+}
+
+struct queue_sums {
+	const unsigned short *ports;
+	size_t port_count;
+	struct accept_queue *out;
+};
+
+static void add_queue(void *ctx, const struct inet_diag_msg *diag)
+{
+	struct queue_sums *sums = ctx;
+	int index = port_index(sums->ports, sums->port_count, ntohs(diag->id.idiag_sport));
+
+	if (index < 0)
+		return;
+	/* For a listener, rqueue is sk_ack_backlog and wqueue
+	 * sk_max_ack_backlog (inet_diag.c). */
+	sums->out[index].depth += diag->idiag_rqueue;
+	sums->out[index].limit += diag->idiag_wqueue;
+}
+
+struct listener_list {
+	struct netns_listener *out;
+	size_t count, max;
+};
+
+static void add_listener(void *ctx, const struct inet_diag_msg *diag)
+{
+	struct listener_list *list = ctx;
+
+	if (list->count < list->max)
+		list->out[list->count++] = (struct netns_listener){
+			.port = ntohs(diag->id.idiag_sport),
+			.family = diag->idiag_family == AF_INET6 ? NETNS_IPV6 : NETNS_IPV4,
+			.inode = diag->idiag_inode,
+		};
+}
+
+int netns_list_listeners(const struct netns_handles *h, struct netns_listener *out, size_t max)
+{
+	struct listener_list list = { .out = out, .max = max };
+	int err;
+
+	if (h->sock_diag_fd < 0)
+		return -1;
+	err = dump_listeners(h->sock_diag_fd, AF_INET, add_listener, &list);
+	if (!err)
+		err = dump_listeners(h->sock_diag_fd, AF_INET6, add_listener, &list);
+	return err ? -1 : (int)list.count;
 }
 
 int netns_read_accept_queues(const struct netns_handles *h, const unsigned short *ports, size_t port_count,
 			     struct accept_queue *out, size_t max)
 {
+	struct queue_sums sums = { .ports = ports, .out = out };
 	size_t i;
-	int err;
+	int err = 0;
 
 	if (h->sock_diag_fd < 0)
 		return -1;
 	if (port_count > max)
 		port_count = max;
+	if (port_count == 0)
+		return 0;
+	sums.port_count = port_count;
 	for (i = 0; i < port_count; i++) {
 		out[i].port = ports[i];
 		out[i].depth = 0;
 		out[i].limit = 0;
 	}
-	err = dump_listeners(h->sock_diag_fd, AF_INET, ports, port_count, out);
-	if (!err)
-		err = dump_listeners(h->sock_diag_fd, AF_INET6, ports, port_count, out);
+	if (!h->listen_families || (h->listen_families & NETNS_IPV4))
+		err = dump_listeners(h->sock_diag_fd, AF_INET, add_queue, &sums);
+	if (!err && (!h->listen_families || (h->listen_families & NETNS_IPV6)))
+		err = dump_listeners(h->sock_diag_fd, AF_INET6, add_queue, &sums);
 	return err ? -1 : (int)port_count;
+}
+
+bool netns_is_shared_with(int pid, int other_pid)
+{
+	char path[64];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	if (stat(path, &a))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", other_pid);
+	return stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }

@@ -12,9 +12,23 @@
 struct netns_handles {
 	int netstat_fd;   /* /proc/PID/net/netstat */
 	int sock_diag_fd; /* NETLINK_SOCK_DIAG socket in that namespace */
+	/* NETNS_IPV4 | NETNS_IPV6: the families with listeners to dump; 0 for
+	 * both.  A dump walks the node-wide listening hash, so a family with
+	 * nothing to find is worth skipping. */
+	unsigned listen_families;
 };
 
+#define NETNS_IPV4 (1u << 0)
+#define NETNS_IPV6 (1u << 1)
+
 int netns_open(struct netns_handles *h, int pid);
+
+/* Tcp PassiveOpens of pid's network namespace (/proc/PID/net/snmp):
+ * connections it has accepted so far.  0 or a negative errno. */
+int netns_read_passive_opens(int pid, __u64 *out);
+
+/* The identity (inode) of a process's network namespace, 0 if unknown. */
+unsigned long netns_id_of(int pid);
 void netns_close(struct netns_handles *h);
 
 struct listen_overflow_counts {
@@ -34,5 +48,19 @@ struct accept_queue {
  * Returns how many entries of `out` were filled, or -1. */
 int netns_read_accept_queues(const struct netns_handles *h, const unsigned short *ports, size_t port_count,
 			     struct accept_queue *out, size_t max);
+
+struct netns_listener {
+	unsigned short port;
+	unsigned family; /* NETNS_IPV4 or NETNS_IPV6 */
+	__u32 inode;
+};
+
+/* Every listening TCP socket (IPv4 and IPv6) of the namespace, through
+ * sock_diag.  Returns how many entries of `out` were filled, or -1. */
+int netns_list_listeners(const struct netns_handles *h, struct netns_listener *out, size_t max);
+
+/* Whether two processes share a network namespace (a pod with
+ * hostNetwork shares the node's, pid 1's). */
+bool netns_is_shared_with(int pid, int other_pid);
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <getopt.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@ static const char *const default_excluded_paths[] = { "/metrics", "/healthz", "/
 void options_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: runway-bpfd (--pid PID | --cgroup PATH) [options]\n"
+		"Usage: runway-bpfd (--pid PID | --cgroup PATH | --kubernetes) [options]\n"
 		"       runway-bpfd --check\n"
 		"\n"
 		"Watches the HTTP/1.x requests of a uvicorn server from the kernel and serves\n"
@@ -22,6 +23,8 @@ void options_usage(FILE *out)
 		"\n"
 		"  -p, --pid PID          watch the server connections of PID and its children\n"
 		"  -c, --cgroup PATH      watch every process of this cgroup v2 directory (a pod)\n"
+		"  -k, --kubernetes       node mode: watch every pod of this node that runs a\n"
+		"                         matching server; series get namespace and pod labels\n"
 		"  -P, --port N           only connections to local TCP port N (repeatable)\n"
 		"  -l, --listen HOST:PORT serve /metrics, /healthz, /-/ready here (default %s)\n"
 		"  -x, --exclude-path P   do not count requests to path P (repeatable; replaces\n"
@@ -43,10 +46,22 @@ void options_usage(FILE *out)
 		"                         accept a target in the root cgroup (refused by default:\n"
 		"                         every packet on the node would run our programs)\n"
 		"      --check            print what this kernel offers and exit 0 if we can run\n"
+		"\n"
+		"Node mode (--kubernetes) only:\n"
+		"      --match-cmdline RE watch a pod when one of its processes' command line\n"
+		"                         matches this extended regex (default %s)\n"
+		"      --pod-grace S      keep a deleted pod's series S seconds (default %d)\n"
+		"      --max-pods N       pods watched at once (default %d, at most %d)\n"
+		"      --kubepods PATH    the pods' parent cgroup (default: kubepods.slice or\n"
+		"                         kubepods under the cgroup2 mount)\n"
+		"      --pod-logs DIR     the kubelet's pod log directory, for names (default\n"
+		"                         %s)\n"
+		"\n"
 		"  -v, --verbose          log attachment details\n"
 		"  -V, --version          print the version\n"
 		"  -h, --help             this text\n",
-		OPTIONS_DEFAULT_LISTEN, ROUTE_GROUPS_MAX);
+		OPTIONS_DEFAULT_LISTEN, ROUTE_GROUPS_MAX, OPTIONS_DEFAULT_MATCH_CMDLINE, OPTIONS_DEFAULT_POD_GRACE_S,
+		OPTIONS_DEFAULT_MAX_PODS, OPTIONS_MAX_MAX_PODS, OPTIONS_DEFAULT_POD_LOGS);
 }
 
 /* Whole string, decimal, within [min, max]. */
@@ -94,12 +109,52 @@ static int parse_listen(struct runway_options *opts, const char *text)
 	return 0;
 }
 
+/* A bad --match-cmdline is bad input: refused before anything starts. */
+static int check_regex(const char *pattern)
+{
+	char message[256];
+	regex_t re;
+	int err;
+
+	if (pattern[0] == '\0') {
+		log_error("--match-cmdline '': an empty pattern matches every pod; give one, e.g. 'uvicorn|gunicorn'");
+		return -1;
+	}
+	err = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
+	if (err) {
+		regerror(err, &re, message, sizeof(message));
+		log_error("--match-cmdline '%s': %s; give an extended regular expression, e.g. 'uvicorn|gunicorn'",
+			  pattern, message);
+		return -1;
+	}
+	regfree(&re);
+	return 0;
+}
+
 int options_parse(struct runway_options *opts, int argc, char **argv)
 {
-	enum { OPT_CHECK = 0x100, OPT_NO_READ_HOOK, OPT_ROUTE_GROUP, OPT_LOOPS, OPT_ALLOW_ROOT_CGROUP, OPT_NO_FAST_PATH };
+	enum {
+		OPT_CHECK = 0x100,
+		OPT_NO_READ_HOOK,
+		OPT_ROUTE_GROUP,
+		OPT_LOOPS,
+		OPT_ALLOW_ROOT_CGROUP,
+		OPT_NO_FAST_PATH,
+		OPT_KUBEPODS,
+		OPT_POD_LOGS,
+		OPT_MATCH_CMDLINE,
+		OPT_POD_GRACE,
+		OPT_MAX_PODS,
+	};
 	static const struct option long_options[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "cgroup", required_argument, NULL, 'c' },
+		{ "kubernetes", no_argument, NULL, 'k' },
+		{ "kubepods", required_argument, NULL, OPT_KUBEPODS },
+		{ "pod-logs", required_argument, NULL, OPT_POD_LOGS },
+		{ "match-cmdline", required_argument, NULL, OPT_MATCH_CMDLINE },
+		{ "pod-grace", required_argument, NULL, OPT_POD_GRACE },
+		{ "max-pods", required_argument, NULL, OPT_MAX_PODS },
 		{ "port", required_argument, NULL, 'P' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "exclude-path", required_argument, NULL, 'x' },
@@ -114,6 +169,7 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	const char *node_flag = NULL; /* a node-mode flag given, for the error line */
 	bool excludes_given = false;
 	char error[512];
 	long value;
@@ -122,9 +178,13 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 
 	memset(opts, 0, sizeof(*opts));
 	parse_listen(opts, OPTIONS_DEFAULT_LISTEN);
+	opts->pod_logs_dir = OPTIONS_DEFAULT_POD_LOGS;
+	opts->match_cmdline = OPTIONS_DEFAULT_MATCH_CMDLINE;
+	opts->pod_grace_s = OPTIONS_DEFAULT_POD_GRACE_S;
+	opts->max_pods = OPTIONS_DEFAULT_MAX_PODS;
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":p:c:P:l:x:vVh", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":p:c:kP:l:x:vVh", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (parse_number(optarg, 1, 0x3fffffff, &value)) {
@@ -135,6 +195,42 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 			break;
 		case 'c':
 			opts->cgroup_path = optarg;
+			break;
+		case 'k':
+			opts->kubernetes = true;
+			break;
+		case OPT_KUBEPODS:
+			opts->kubepods_path = optarg;
+			node_flag = "--kubepods";
+			break;
+		case OPT_POD_LOGS:
+			opts->pod_logs_dir = optarg;
+			node_flag = "--pod-logs";
+			break;
+		case OPT_MATCH_CMDLINE:
+			if (check_regex(optarg))
+				return -1;
+			opts->match_cmdline = optarg;
+			node_flag = "--match-cmdline";
+			break;
+		case OPT_POD_GRACE:
+			if (parse_number(optarg, 0, OPTIONS_MAX_POD_GRACE_S, &value)) {
+				log_error("--pod-grace %s: expected seconds in 0-%d, e.g. --pod-grace 60", optarg,
+					  OPTIONS_MAX_POD_GRACE_S);
+				return -1;
+			}
+			opts->pod_grace_s = value;
+			node_flag = "--pod-grace";
+			break;
+		case OPT_MAX_PODS:
+			if (parse_number(optarg, 1, OPTIONS_MAX_MAX_PODS, &value)) {
+				log_error("--max-pods %s: expected a number of pods in 1-%d, e.g. the kubelet's "
+					  "--max-pods (default %d)",
+					  optarg, OPTIONS_MAX_MAX_PODS, OPTIONS_DEFAULT_MAX_PODS);
+				return -1;
+			}
+			opts->max_pods = value;
+			node_flag = "--max-pods";
 			break;
 		case 'P':
 			if (parse_number(optarg, 1, 65535, &value)) {
@@ -221,8 +317,13 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 	}
 	if (opts->check_only)
 		return 0;
-	if (!opts->pid == !opts->cgroup_path) {
-		log_error("name one target: --pid PID (a uvicorn server) or --cgroup PATH (a pod's cgroup)");
+	if ((opts->pid != 0) + (opts->cgroup_path != NULL) + opts->kubernetes != 1) {
+		log_error("name one target: --pid PID (a uvicorn server), --cgroup PATH (a pod's cgroup) "
+			  "or --kubernetes (every uvicorn pod of this node)");
+		return -1;
+	}
+	if (node_flag && !opts->kubernetes) {
+		log_error("%s applies to the node mode only: add --kubernetes or drop %s", node_flag, node_flag);
 		return -1;
 	}
 	return 0;

@@ -11,10 +11,23 @@
 #define OPTIONS_MAX_PORTS 64
 #define OPTIONS_MAX_EXCLUDED_PATHS 64
 #define OPTIONS_DEFAULT_LISTEN "0.0.0.0:9091"
+#define OPTIONS_DEFAULT_POD_LOGS "/var/log/pods"
+#define OPTIONS_DEFAULT_MATCH_CMDLINE "uvicorn|gunicorn"
+#define OPTIONS_DEFAULT_POD_GRACE_S 60
+#define OPTIONS_MAX_POD_GRACE_S 86400
+/* The kubelet's default --max-pods; --max-pods raises it. */
+#define OPTIONS_DEFAULT_MAX_PODS 110
+#define OPTIONS_MAX_MAX_PODS 250
 
 struct runway_options {
 	int pid;                 /* --pid, 0 if not given */
 	const char *cgroup_path; /* --cgroup, NULL if not given */
+	bool kubernetes;         /* --kubernetes: every matching pod of the node */
+	const char *kubepods_path;  /* --kubepods, NULL: found under the cgroup2 mount */
+	const char *pod_logs_dir;   /* --pod-logs */
+	const char *match_cmdline;  /* --match-cmdline, an extended regex */
+	unsigned pod_grace_s;       /* --pod-grace */
+	unsigned max_pods;          /* --max-pods */
 	unsigned short ports[OPTIONS_MAX_PORTS];
 	size_t port_count;
 	char listen_host[64];

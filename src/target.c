@@ -60,7 +60,7 @@ int cgroup_level(const char *dir)
 	return level;
 }
 
-static bool is_cgroup2_dir(const char *path)
+bool is_cgroup2_dir(const char *path)
 {
 	struct statfs fs;
 	struct stat st;
@@ -246,6 +246,17 @@ static size_t cgroup_pids(const char *dir, int *pids, size_t count, size_t max, 
 		count = cgroup_pids(path, pids, count, max, depth + 1);
 	}
 	closedir(d);
+	return count;
+}
+
+size_t socket_inodes_of_cgroup(const char *dir, unsigned long *inodes, size_t max)
+{
+	static int pids[MAX_PIDS];
+	size_t pid_count, count = 0, i;
+
+	pid_count = cgroup_pids(dir, pids, 0, MAX_PIDS, 0);
+	for (i = 0; i < pid_count; i++)
+		count = socket_inodes_of(pids[i], inodes, count, max);
 	return count;
 }
 

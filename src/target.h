@@ -24,6 +24,9 @@ struct target {
  * and the fix and returns -1 (exit code 2). */
 int target_resolve(const struct runway_options *opts, struct target *t);
 
+/* Whether `path` is a directory of a cgroup v2 hierarchy. */
+bool is_cgroup2_dir(const char *path);
+
 /* Where the cgroup v2 hierarchy is mounted, from /proc/mounts. */
 int cgroup2_mount_point(char *buf, size_t size);
 
@@ -34,6 +37,10 @@ int cgroup_level(const char *dir);
 /* TCP ports on which `pid` or one of its descendants has a listening socket,
  * in the network namespace of `pid`.  Returns the count (capped at max). */
 size_t listening_ports_of_process_tree(int pid, unsigned short *ports, size_t max);
+
+/* Inodes of the sockets every process of a cgroup directory and its
+ * children holds open. */
+size_t socket_inodes_of_cgroup(const char *dir, unsigned long *inodes, size_t max);
 
 /* The same for every process of a cgroup v2 directory and its children;
  * *netns_pid receives one of its processes (0 if it has none). */

@@ -146,6 +146,55 @@ static void test_allow_root_cgroup_flag(void **state)
 	assert_true(o.allow_root_cgroup);
 }
 
+static void test_kubernetes_mode(void **state)
+{
+	struct runway_options o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--kubernetes"), 0);
+	assert_true(o.kubernetes);
+	assert_null(o.kubepods_path);
+	assert_string_equal(o.pod_logs_dir, "/var/log/pods");
+	assert_string_equal(o.match_cmdline, "uvicorn|gunicorn");
+	assert_int_equal(o.pod_grace_s, 60);
+	assert_int_equal(o.max_pods, 110);
+	assert_int_equal(PARSE(&o, "-k", "--kubepods", "/sys/fs/cgroup/kubepods", "--pod-logs", "/logs",
+			       "--match-cmdline", "^python3? .*app\\.py", "--pod-grace", "5", "--max-pods", "250",
+			       "--port", "8000"),
+			 0);
+	assert_string_equal(o.kubepods_path, "/sys/fs/cgroup/kubepods");
+	assert_string_equal(o.pod_logs_dir, "/logs");
+	assert_string_equal(o.match_cmdline, "^python3? .*app\\.py");
+	assert_int_equal(o.pod_grace_s, 5);
+	assert_int_equal(o.max_pods, 250);
+	assert_int_equal(o.port_count, 1);
+	/* 0 s of grace: a deleted pod's series go at once. */
+	assert_int_equal(PARSE(&o, "--kubernetes", "--pod-grace", "0"), 0);
+	assert_int_equal(o.pod_grace_s, 0);
+}
+
+static void test_kubernetes_mode_refusals(void **state)
+{
+	struct runway_options o;
+
+	(void)state;
+	/* One target mode at a time. */
+	assert_int_equal(PARSE(&o, "--kubernetes", "--pid", "1"), -1);
+	assert_int_equal(PARSE(&o, "--kubernetes", "--cgroup", "/x"), -1);
+	/* Node-mode flags without the node mode. */
+	assert_int_equal(PARSE(&o, "--pid", "1", "--pod-grace", "5"), -1);
+	assert_int_equal(PARSE(&o, "--cgroup", "/x", "--kubepods", "/y"), -1);
+	assert_int_equal(PARSE(&o, "--pid", "1", "--match-cmdline", "x"), -1);
+	/* Bad values. */
+	assert_int_equal(PARSE(&o, "--kubernetes", "--match-cmdline", "(unclosed"), -1);
+	assert_int_equal(PARSE(&o, "--kubernetes", "--match-cmdline", ""), -1);
+	assert_int_equal(PARSE(&o, "--kubernetes", "--pod-grace", "-1"), -1);
+	assert_int_equal(PARSE(&o, "--kubernetes", "--pod-grace", "1m"), -1);
+	assert_int_equal(PARSE(&o, "--kubernetes", "--pod-grace", "86401"), -1);
+	assert_int_equal(PARSE(&o, "--kubernetes", "--max-pods", "0"), -1);
+	assert_int_equal(PARSE(&o, "--kubernetes", "--max-pods", "251"), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +207,8 @@ int main(void)
 		cmocka_unit_test(test_exclude_path_replaces_the_defaults),
 		cmocka_unit_test(test_unknown_and_incomplete_options),
 		cmocka_unit_test(test_no_read_hook_flag),
+		cmocka_unit_test(test_kubernetes_mode),
+		cmocka_unit_test(test_kubernetes_mode_refusals),
 		cmocka_unit_test(test_allow_root_cgroup_flag),
 	};
 
