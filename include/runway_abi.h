@@ -19,7 +19,7 @@
  * kubelet's default limit is 110, --max-pods raises it).  The maps are sized
  * at load time for the targets actually configured (1 for --pid/--cgroup),
  * so this bound costs nothing by itself. */
-#define RUNWAY_MAX_TARGETS 256
+#define RUNWAY_MAX_TARGETS 512
 
 /* Distinct (method, status) combinations kept per target at once. */
 #define RUNWAY_STATUS_SERIES_PER_TARGET 64
@@ -49,8 +49,10 @@
 
 /* Connections whose first request came with the packet that completed the
  * handshake (an accept-queue overflow retried, TCP Fast Open), held until
- * the kernel makes their socket; per target. */
+ * the kernel makes their socket: per target, and at most RUNWAY_PENDING_MAX
+ * on a node (an LRU map is allocated whole: 288 bytes an entry). */
 #define RUNWAY_PENDING_PER_TARGET 256
+#define RUNWAY_PENDING_MAX 4096
 
 /* Status label of a request whose connection closed before any response. */
 #define RUNWAY_STATUS_NONE 0

@@ -57,7 +57,8 @@ void options_usage(FILE *out)
 		"      --pod-logs DIR     the kubelet's pod log directory, for names (default\n"
 		"                         %s)\n"
 		"\n"
-		"  -v, --verbose          log attachment details\n"
+		"  -v, --verbose          log attachment details (and in node mode why each pod is\n"
+		"                         or is not watched); -vv adds libbpf's debug output\n"
 		"  -V, --version          print the version\n"
 		"  -h, --help             this text\n",
 		OPTIONS_DEFAULT_LISTEN, ROUTE_GROUPS_MAX, OPTIONS_DEFAULT_MATCH_CMDLINE, OPTIONS_DEFAULT_POD_GRACE_S,
@@ -290,7 +291,7 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 			opts->allow_root_cgroup = true;
 			break;
 		case 'v':
-			opts->verbose = true;
+			opts->verbose++;
 			break;
 		case 'V':
 			printf("runway-bpfd %s\n", RUNWAY_VERSION);

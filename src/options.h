@@ -41,7 +41,7 @@ struct runway_options {
 	bool no_read_hook;
 	bool no_fast_path;
 	bool allow_root_cgroup;  /* --allow-root-cgroup */
-	bool verbose;
+	int verbose; /* -v 1, -vv 2 (libbpf's own debug output too) */
 };
 
 /* Parses argv.  Returns 0 to run, 1 when --help or --version was printed

@@ -16,8 +16,11 @@
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	/* The verifier log comes at debug level; show it with -v only. */
-	if ((level == LIBBPF_DEBUG || level == LIBBPF_INFO) && !log_verbose())
+	/* libbpf's debug output (hundreds of lines per load) only with -vv:
+	 * with -v a user reads what we say about the targets. */
+	if (level == LIBBPF_DEBUG && log_verbose() < 2)
+		return 0;
+	if (level == LIBBPF_INFO && log_verbose() < 1)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
 }
@@ -68,17 +71,18 @@ static int size_maps(struct runway_bpf *skel, unsigned targets)
 		{ skel->maps.queue_durations, 1 },
 		{ skel->maps.listener_counters, RUNWAY_PORTS_PER_TARGET },
 		{ skel->maps.route_events, HTTP_ROUTE_GROUPS_MAX },
-		{ skel->maps.pending_connections, RUNWAY_PENDING_PER_TARGET },
 	};
+	unsigned pending = targets * RUNWAY_PENDING_PER_TARGET;
 	size_t i;
+	int err;
 
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		int err = bpf_map__set_max_entries(sizes[i].map, targets * sizes[i].per_target);
-
+		err = bpf_map__set_max_entries(sizes[i].map, targets * sizes[i].per_target);
 		if (err)
 			return err;
 	}
-	return 0;
+	return bpf_map__set_max_entries(skel->maps.pending_connections,
+					pending < RUNWAY_PENDING_MAX ? pending : RUNWAY_PENDING_MAX);
 }
 
 static int fill_excluded_paths(struct probes *p, const struct probes_config *c)
@@ -158,7 +162,7 @@ int probes_load(struct probes *p, const struct kernel_features *f, const struct 
 	bpf_program__set_autoload(skel->progs.runway_egress_loop, !f->open_coded_loops);
 	bpf_program__set_autoload(skel->progs.runway_tcp_read, f->tcp_read_hook);
 	bpf_program__set_autoload(skel->progs.runway_recv, !f->tcp_read_hook && f->recv_hook);
-	/* RUNWAY_VERIFIER_STATS=1 with -v: each program's verifier statistics
+	/* RUNWAY_VERIFIER_STATS=1 with -vv: each program's verifier statistics
 	 * (instructions processed, states), for tuning the programs. */
 	if (getenv("RUNWAY_VERIFIER_STATS")) {
 		struct bpf_program *prog;

@@ -198,37 +198,45 @@ class Queued(RunwayCase):
         self.assertIn(max(depths), (4.0, 5.0),
                       "largest runway_accept_queue_depth{port=%s} seen" % port)
 
-        # After the load: the daemon's counters match the kernel's exactly.
+        # After the load: the namespace's counters, which the daemon reads
+        # from the kernel, match exactly.  The per-port count is the BPF
+        # program's own: it compares sk_ack_backlog with sk_max_ack_backlog
+        # on the packet just before the kernel does, so a packet that races
+        # an accept() on the other CPU can fall on the other side of the
+        # limit (seen in CI: 164 counted for 163).  This port is the
+        # namespace's only overflowing listener, so it must follow
+        # ListenOverflows within that race.
         def counters():
             ns = app.netstat()["TcpExt"]
             m = d.scrape()
-            # This port is the namespace's only overflowing listener here,
-            # so the per-port count the BPF program keeps at the listener
-            # must follow ListenOverflows too.
             return ({"overflows": ns["ListenOverflows"] - ns0["ListenOverflows"],
-                     "drops": ns["ListenDrops"] - ns0["ListenDrops"],
-                     "port overflows": ns["ListenOverflows"] - ns0["ListenOverflows"]},
+                     "drops": ns["ListenDrops"] - ns0["ListenDrops"]},
                     {"overflows": m.get("runway_listen_overflows_total", NAN) -
                      m0.get("runway_listen_overflows_total", NAN),
                      "drops": m.get("runway_listen_drops_total", NAN) -
-                     m0.get("runway_listen_drops_total", NAN),
-                     "port overflows": m.get("runway_accept_queue_overflows_total", NAN, port=port) -
-                     m0.get("runway_accept_queue_overflows_total", 0.0, port=port)},
+                     m0.get("runway_listen_drops_total", NAN)},
+                    m.get("runway_accept_queue_overflows_total", NAN, port=port) -
+                    m0.get("runway_accept_queue_overflows_total", 0.0, port=port),
                     m)
 
         # Requests of clients that gave up are still answered (or closed) one
         # by one after the load, 100 ms of blocked loop each: wait for them.
         def settled():
-            kernel, daemon, m = counters()
+            kernel, daemon, _, m = counters()
             return (kernel == daemon and m.get("runway_accept_queue_depth", port=port) == 0 and
                     m.get(IN_FLIGHT) == 0 and m.get(QUEUED) == 0)
         self.poll(settled, timeout=15.0, interval=0.2)
         time.sleep(0.3)
-        kernel, daemon, m = counters()
-        self.note("increase in the kernel %s, in the daemon %s", kernel, daemon)
+        kernel, daemon, port_overflows, m = counters()
+        self.note("increase in the kernel %s, in the daemon %s, port overflows %s",
+                  kernel, daemon, port_overflows)
         self.assertGreater(kernel["overflows"], 0, "the load caused no ListenOverflows")
-        self.assertEqual(daemon, kernel, "increase of runway_listen_*_total and "
-                         "runway_accept_queue_overflows_total{port} vs. /proc/<uvicorn pid>/net/netstat")
+        self.assertEqual(daemon, kernel, "increase of runway_listen_*_total "
+                         "vs. /proc/<uvicorn pid>/net/netstat")
+        race = max(2.0, 0.03 * kernel["overflows"])
+        self.assertLessEqual(abs(port_overflows - kernel["overflows"]), race,
+                             "increase of runway_accept_queue_overflows_total{port=%s} vs. "
+                             "ListenOverflows (%d)" % (port, kernel["overflows"]))
         self.assertEqual(m.get("runway_accept_queue_depth", port=port), 0.0,
                          "accept queue depth after the load")
         self.assertEqual(m.get(IN_FLIGHT), 0.0)
