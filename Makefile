@@ -90,9 +90,10 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh $(OUTPUT)/runway-bpfd
 
+# BENCH_ARGS: e.g. "--quick" (a few minutes) or "--only 7,node_cost" (some parts).
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(PYTHON) scripts/bench.py --daemon $(OUTPUT)/runway-bpfd
+	$(Q)$(PYTHON) bench/run.py --daemon $(OUTPUT)/runway-bpfd $(BENCH_ARGS)
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))
