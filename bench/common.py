@@ -38,12 +38,9 @@ CGROUP_PREFIX = "runway-bench-"
 STACKS = {"uvloop": ("uvloop", "httptools"), "asyncio": ("asyncio", "h11")}
 STACK_LABEL = {"uvloop": "uvloop+httptools", "asyncio": "asyncio+h11"}
 
-# The C helpers, built into build/bench/ at the start of a run: name -> sources.
-TOOLS = {
-    "syscall_loop": ["syscall_loop.c"],
-    "closedloop": ["closedloop.c"],
-    "keepalive_load": ["keepalive_load.c"],
-}
+# The C helpers, built into build/bench/ by the Makefile at the start of a run
+# (the HTTP ones link src/loadgen, shared with runway-sweep).
+TOOLS = ("syscall_loop", "closedloop", "keepalive_load")
 
 T_START = time.monotonic()
 
@@ -835,10 +832,8 @@ class Run:
         return os.path.join(self.logdir, name + ".log")
 
     def build_tools(self):
-        os.makedirs(os.path.join(BUILD, "bench"), exist_ok=True)
-        for name, sources in TOOLS.items():
-            subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-o", self.tools[name]] +
-                           [os.path.join(BENCH, s) for s in sources], check=True)
+        subprocess.run(["make", "-s", "-C", REPO] + [os.path.relpath(self.tools[name], REPO) for name in TOOLS],
+                       check=True)
 
     def note_foreign(self, own_ids=()):
         """Other runway-bpfd programs on the node (someone else's daemon):

@@ -2,13 +2,14 @@
 /*
  * runway-bpfd kernel side.
  *
- * Per target (a cgroup), two cgroup_skb programs see the target's TCP
- * packets: ingress finds where requests start, egress frames responses to
- * find where they end.  Two tracepoints that fire node-wide mark the
- * server's first read of a request (tcp_rcv_space_adjust, TCP reads only;
- * sock_recv_length where that is missing) and the end of a connection
- * (inet_sock_set_state); both return after one lookup of socket-local storage
- * for sockets we do not track.
+ * On every target's cgroup, two cgroup_skb programs see its TCP packets:
+ * ingress frames requests (where each one starts: ingress.bpf.h), egress
+ * frames responses (where each one ends: egress.bpf.h).  Each is built twice,
+ * with open-coded loops and with bpf_loop() (loops.bpf.h); the daemon loads
+ * one pair.  Node-wide, two tracepoints mark the server's reads of a request
+ * (tcp_rcv_space_adjust, TCP reads only; sock_recv_length where that is
+ * missing) and the connection's states (inet_sock_set_state: made, closed);
+ * both return after a pointer test for sockets we do not track.
  *
  * No program here ever drops or alters a packet: every cgroup_skb return is
  * 1 (pass), whatever path it takes.
@@ -23,50 +24,54 @@
 #include "accounting.bpf.h"
 #include "request_lifecycle.bpf.h"
 #include "tcp_segment.bpf.h"
+#include "scan.bpf.h"
+#include "ingress.bpf.h"
+#include "egress.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 #define SK_PASS 1
 #define MSG_PEEK_FLAG 2
-#define SCAN_WINDOW 256
-/* Response head bytes parsed per packet before we give up on a connection. */
-#define SCAN_MAX_WINDOWS 16
 
-struct request_scan {
-	struct http_request_line *line;
-	__u32 start; /* bytes already taken by the fast path */
-	__u8 bytes[SCAN_WINDOW];
-};
-
-struct response_scan {
-	struct __sk_buff *skb;
-	struct http_response_framing *framing;
-	__u32 *consumed; /* bytes of the window parsed: conn_state.window_cursor */
-	__u32 offset;    /* in the packet */
-	__u32 end;
-	__u32 length;    /* bytes in the window */
-	int event;
-	__u8 bytes[SCAN_WINDOW];
-};
-
-static __always_inline int port_watched(__u32 port)
+/* The target a packet's socket belongs to: its cgroup, or the ancestor of
+ * it at a level where targets sit (a pod's container cgroups are found
+ * through the pod, whenever they were created).  Returns the slot, or -1. */
+static __always_inline int target_of(struct __sk_buff *skb)
 {
-	__u32 index = target_slot * RUNWAY_PORT_WORDS + (port >> 6);
-	__u64 *word;
+	__u64 id = bpf_skb_cgroup_id(skb);
+	__u32 *slot = bpf_map_lookup_elem(&target_cgroups, &id);
+	__u32 i;
 
-	if (watch_all_ports)
-		return 1;
-	word = bpf_map_lookup_elem(&watched_ports, &index);
-	return word && ((*word >> (port & 63)) & 1);
+	if (slot)
+		return *slot;
+	for (i = 0; i < RUNWAY_TARGET_LEVELS; i++) {
+		if (target_level_min + i > target_level_max)
+			break;
+		id = bpf_skb_ancestor_cgroup_id(skb, target_level_min + i);
+		if (!id)
+			break;
+		slot = bpf_map_lookup_elem(&target_cgroups, &id);
+		if (slot)
+			return *slot;
+	}
+	return -1;
 }
 
-/* Give a server connection of this target its state.  Connections that were
- * open before the daemon started are claimed the same way, on their first
- * packet with payload. */
-static __always_inline struct conn_state *connection_claim(struct bpf_sock *sk)
+static __always_inline int server_port(__u32 slot, __u16 port)
 {
-	struct target_counters *c = counters_of(target_slot);
+	struct listener_key key = { .target = slot, .port = port };
+
+	return bpf_map_lookup_elem(&listener_counters, &key) != NULL;
+}
+
+/* A server connection of a target, given its state.  Connections open
+ * before the daemon started are claimed the same way, on their first packet
+ * with payload either way. */
+static __always_inline struct conn_state *connection_claim(struct bpf_sock *sk, __u32 slot)
+{
+	struct target_counters *c = counters_of(slot);
 	struct conn_state *cs;
+	struct tcp_sock *tp;
 
 	if (sk->state != BPF_TCP_ESTABLISHED && sk->state != BPF_TCP_SYN_RECV)
 		return NULL;
@@ -76,19 +81,17 @@ static __always_inline struct conn_state *connection_claim(struct bpf_sock *sk)
 			__sync_fetch_and_add(&c->storage_full, 1);
 		return NULL;
 	}
-	/* A parent cgroup's target may see the same socket: first one wins. */
-	if (__sync_val_compare_and_swap(&cs->target, 0, target_slot + 1) != 0)
-		return cs->target == target_slot + 1 ? cs : NULL;
-	cs->response.state = RESP_COMPLETE;
+	/* Another CPU may have claimed it meanwhile: first one wins. */
+	if (__sync_val_compare_and_swap(&cs->target, 0, slot + 1) != 0)
+		return cs;
 	if (c)
 		__sync_fetch_and_add(&c->connections_opened, 1);
+	/* Bytes before this packet were not seen: the next request is found
+	 * at the start of a packet. */
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (tp && tp->bytes_received > 0)
+		__sync_fetch_and_or(&cs->flags, CONN_RESYNC);
 	return cs;
-}
-
-/* Ours (this target's copy claimed it) and still worth looking at. */
-static __always_inline int connection_tracked(const struct conn_state *cs)
-{
-	return cs->target == target_slot + 1 && !(cs->flags & (CONN_UNTRACKED | CONN_CLOSED));
 }
 
 /* The TCP socket a cgroup_skb program's packet belongs to, or NULL. */
@@ -104,94 +107,42 @@ static __always_inline struct bpf_sock *tcp_socket_of(struct __sk_buff *skb)
 	return sk;
 }
 
-static long request_line_byte(__u32 i, void *ctx)
+/*
+ * Data that reaches a listening socket: the packet that completes a
+ * handshake and carries the request (a client whose handshake ACK met a
+ * full accept queue sends its request with the retried ACK), or a SYN with
+ * data (TCP Fast Open).  The kernel makes the connection's socket from it,
+ * and the request's bytes never pass a cgroup program again: frame them
+ * now, into state keyed by the connection's addresses, which becomes the
+ * socket's when the kernel makes it (runway_state).
+ */
+static __always_inline void listener_data(struct ingress_scan *scan, int slot, const struct tcp_segment *seg,
+					  const int kind)
 {
-	struct request_scan *scan = ctx;
-	__u32 index = i + scan->start;
+	struct pending_key key;
+	struct conn_state *cs;
 
-	if (index >= SCAN_WINDOW)
-		return 1;
-	return http_request_line_step(scan->line, scan->bytes[index]);
-}
-
-static __always_inline int path_excluded(__u64 path_hash)
-{
-	struct excluded_path_key key = {
-		.target = target_slot,
-		.path_hash = path_hash,
-	};
-
-	/* Most paths are not excluded: a one-word filter spares them the
-	 * hash lookup. */
-	if (!((excluded_hash_bits >> (path_hash & 63)) & 1))
-		return 0;
-	return bpf_map_lookup_elem(&excluded_paths, &key) != NULL;
-}
-
-/* Parse as much of the request line as this segment holds. */
-static __always_inline void request_line_feed(struct __sk_buff *skb, struct conn_state *cs,
-					      const struct tcp_segment *seg, __u64 now)
-{
-	struct request_scan scan;
-	__u32 wanted_seq = cs->request_seq + cs->request.length;
-	__u32 from = wanted_seq - seg->seq;
-	__u32 length, room;
-
-	if ((__s32)(wanted_seq - seg->seq) < 0 || from >= seg->payload_length)
+	if (tcp_segment_pending_key(scan->skb, &key))
 		return;
-	length = seg->payload_length - from;
-	room = RUNWAY_REQUEST_LINE_MAX - (cs->request.length & 0xff);
-	if (length > room)
-		length = room;
-	if (length > SCAN_WINDOW)
-		length = SCAN_WINDOW;
-	barrier_var(length);
-	if (length == 0 || length > SCAN_WINDOW)
-		return;
-	if (bpf_skb_load_bytes(skb, seg->payload_offset + from, scan.bytes, length))
-		return;
-	scan.line = &cs->request;
-	scan.start = length >= HTTP_METHOD_MAX_LEN ? http_request_line_fast(&cs->request, scan.bytes) : 0;
-	if (scan.start < length)
-		bpf_loop(length - scan.start, request_line_byte, &scan, 0);
+	cs = bpf_map_lookup_elem(&pending_connections, &key);
+	if (!cs) {
+		struct conn_state *fresh = zeroed_value();
 
-	if (cs->request.state == REQ_LINE_PATH && cs->request.length >= RUNWAY_REQUEST_LINE_MAX)
-		cs->request.state = REQ_LINE_DONE; /* too long to be an excluded path */
-	if (cs->request.state == REQ_LINE_DONE) {
-		if (!(cs->flags & CONN_HTTP_SEEN))
-			__sync_fetch_and_or(&cs->flags, CONN_HTTP_SEEN);
-		request_identified(cs, path_excluded(cs->request.path_hash));
-	} else if (cs->request.state == REQ_LINE_INVALID || cs->request.length >= RUNWAY_REQUEST_LINE_MAX) {
-		if (cs->flags & CONN_HTTP_SEEN)
-			/* Bytes after a response that are not a request: the
-			 * rest of a body the server did not wait for. */
-			phase_move(cs, PHASE_LINE, PHASE_IDLE);
-		else
-			connection_untrack(cs, UNTRACK_NOT_HTTP, now);
-	}
-}
-
-static __always_inline void request_bytes_arrived(struct __sk_buff *skb, struct conn_state *cs,
-						  const struct tcp_segment *seg)
-{
-	__u32 end = seg->seq + seg->payload_length;
-	__u64 now = bpf_ktime_get_ns();
-
-	if (!(cs->flags & CONN_RCV_SYNCED)) {
-		cs->rcv_next = seg->seq;
-		__sync_fetch_and_or(&cs->flags, CONN_RCV_SYNCED);
-	}
-	if (cs->phase == PHASE_IDLE) {
-		/* A retransmission of bytes we have seen is not a new request.
-		 * After a gap, the request starts at the first missing byte. */
-		if ((__s32)(end - cs->rcv_next) <= 0)
+		if (!fresh)
 			return;
-		request_arrived(cs, cs->rcv_next, now);
+		bpf_map_update_elem(&pending_connections, &key, fresh, BPF_NOEXIST);
+		cs = bpf_map_lookup_elem(&pending_connections, &key);
+		if (!cs)
+			return;
+		if (__sync_val_compare_and_swap(&cs->target, 0, slot + 1) == 0)
+			__sync_fetch_and_or(&cs->flags, CONN_PENDING);
 	}
-	if ((__s32)(end - cs->rcv_next) > 0)
-		cs->rcv_next = end;
-	if (cs->phase == PHASE_LINE)
-		request_line_feed(skb, cs, seg, now);
+	if (!(cs->flags & CONN_PENDING))
+		return;
+	scan->cs = cs;
+	scan->sk = NULL;
+	scan->now = bpf_ktime_get_ns();
+	request_bytes_arrived(scan, seg, kind, 1);
 }
 
 /*
@@ -201,15 +152,15 @@ static __always_inline void request_bytes_arrived(struct __sk_buff *skb, struct 
  * We see the same packets just before, on the same CPU, and compare the same
  * two fields, so the per-port count follows the kernel's own.
  */
-static __always_inline void listener_packet(struct __sk_buff *skb, struct bpf_sock *sk)
+static __always_inline void listener_packet(struct ingress_scan *scan, struct bpf_sock *sk, const int kind)
 {
-	struct listener_key key = { .target = target_slot, .port = sk->src_port };
+	struct listener_key key = { .port = sk->src_port };
 	struct listener_counters *counters, fresh = {};
 	struct tcp_segment seg;
 	struct tcp_sock *tp;
-	int full;
+	int slot, full;
 
-	if (!port_watched(sk->src_port) || tcp_segment_parse(skb, &seg))
+	if (tcp_segment_parse(scan->skb, &seg))
 		return;
 	if (seg.rst || !(seg.syn ^ seg.ack))
 		return; /* only a SYN, or an ACK completing a handshake */
@@ -217,10 +168,19 @@ static __always_inline void listener_packet(struct __sk_buff *skb, struct bpf_so
 	if (!tp)
 		return;
 	full = tp->inet_conn.icsk_inet.sk.sk_ack_backlog > tp->inet_conn.icsk_inet.sk.sk_max_ack_backlog;
-	if (!seg.syn && !full)
+	if (!seg.syn && !full && !seg.payload_length)
 		return;
+	slot = target_of(scan->skb);
+	if (slot < 0)
+		return;
+	key.target = slot;
 	counters = bpf_map_lookup_elem(&listener_counters, &key);
 	if (!counters) {
+		/* A port the daemon did not name: with learn_ports, the SYN
+		 * tells us the target listens on it, before any of its
+		 * connections carries data. */
+		if (!learn_ports || !seg.syn)
+			return;
 		bpf_map_update_elem(&listener_counters, &key, &fresh, BPF_NOEXIST);
 		counters = bpf_map_lookup_elem(&listener_counters, &key);
 		if (!counters)
@@ -230,194 +190,153 @@ static __always_inline void listener_packet(struct __sk_buff *skb, struct bpf_so
 		__sync_fetch_and_add(&counters->syns, 1);
 	if (full)
 		__sync_fetch_and_add(&counters->overflows, 1);
+	if (seg.payload_length)
+		listener_data(scan, slot, &seg, kind);
+}
+
+/* Bytes from a client after the server closed the connection: a request
+ * the server will never see (it answers with a reset). */
+static __always_inline void late_request(struct conn_state *cs, const struct tcp_segment *seg)
+{
+	if (!cs->target || (cs->flags & (CONN_UNTRACKED | CONN_LATE_SEEN)) ||
+	    (__s32)(seg->seq + seg->payload_length - cs->rcv_next) <= 0)
+		return;
+	if (!(__sync_fetch_and_or(&cs->flags, CONN_LATE_SEEN) & CONN_LATE_SEEN))
+		count_unserved(slot_of(cs), UNSERVED_AFTER_CLOSE);
+}
+
+static __always_inline int ingress(struct __sk_buff *skb, const int kind)
+{
+	struct bpf_sock *sk = tcp_socket_of(skb);
+	struct ingress_scan scan;
+	struct tcp_segment seg;
+	struct conn_state *cs;
+
+	if (!sk)
+		return SK_PASS;
+	scan.skb = skb;
+	if (sk->state == BPF_TCP_LISTEN) {
+		listener_packet(&scan, sk, kind);
+		return SK_PASS;
+	}
+	/* Pure ACKs leave before any lookup. */
+	if (tcp_segment_parse(skb, &seg) || seg.payload_length == 0)
+		return SK_PASS;
+	cs = bpf_sk_storage_get(&connections, sk, 0, 0);
+	if (cs) {
+		if (cs->flags & CONN_CLOSED) {
+			late_request(cs, &seg);
+			return SK_PASS;
+		}
+		if (!cs->target || (cs->flags & CONN_UNTRACKED))
+			return SK_PASS;
+	} else {
+		int slot = target_of(skb);
+
+		if (slot < 0 || !server_port(slot, sk->src_port))
+			return SK_PASS;
+		cs = connection_claim(sk, slot);
+		if (!cs || (cs->flags & (CONN_UNTRACKED | CONN_CLOSED)))
+			return SK_PASS;
+	}
+	scan.cs = cs;
+	scan.sk = sk;
+	scan.now = bpf_ktime_get_ns();
+	request_bytes_arrived(&scan, &seg, kind, 0);
+	return SK_PASS;
 }
 
 SEC("cgroup_skb/ingress")
 int runway_ingress(struct __sk_buff *skb)
 {
+	return ingress(skb, LOOP_OPEN_CODED);
+}
+
+SEC("cgroup_skb/ingress")
+int runway_ingress_loop(struct __sk_buff *skb)
+{
+	return ingress(skb, LOOP_HELPER);
+}
+
+/* A response under way on a connection whose request we did not see (open
+ * before we started, or its framing lost): it is in flight from now, and
+ * counted apart (runway_bpfd_requests_joined_total), without a method. */
+static __always_inline void response_joined(struct conn_state *cs, __u64 now)
+{
+	struct request_info r = {
+		.arrival_ns = now,
+		.start_seq = cs->rcv_next,
+		.method = HTTP_OTHER,
+		.flags = REQUEST_JOINED,
+	};
+
+	if (!phase_move(cs, PHASE_IDLE, PHASE_PROMOTING))
+		return;
+	count_event(slot_of(cs), &r, EVENT_ARRIVED, now);
+	head_begin(cs, &r, now);
+	count_inexact(slot_of(cs), INEXACT_JOINED);
+}
+
+static __always_inline int egress(struct __sk_buff *skb, const int kind)
+{
 	struct bpf_sock *sk = tcp_socket_of(skb);
+	struct egress_scan scan;
 	struct tcp_segment seg;
 	struct conn_state *cs;
+	int starts_response;
 
 	if (!sk)
 		return SK_PASS;
-	if (sk->state == BPF_TCP_LISTEN) {
-		listener_packet(skb, sk);
-		return SK_PASS;
-	}
-	cs = bpf_sk_storage_get(&connections, sk, 0, 0);
-	if (!cs && !port_watched(sk->src_port))
-		return SK_PASS;
 	if (tcp_segment_parse(skb, &seg) || seg.payload_length == 0)
 		return SK_PASS;
-	if (!cs)
-		cs = connection_claim(sk);
-	else if (!connection_tracked(cs))
+	cs = bpf_sk_storage_get(&connections, sk, 0, 0);
+	if (!cs) {
+		int slot;
+
+		if (!status_line_at(skb, seg.payload_offset, seg.payload_length))
+			return SK_PASS;
+		slot = target_of(skb);
+		if (slot < 0 || !server_port(slot, sk->src_port))
+			return SK_PASS;
+		cs = connection_claim(sk, slot);
+		if (!cs)
+			return SK_PASS;
+		__sync_fetch_and_or(&cs->flags, CONN_RESYNC);
+	}
+	if (!cs->target || (cs->flags & (CONN_UNTRACKED | CONN_CLOSED)))
 		return SK_PASS;
-	if (cs)
-		request_bytes_arrived(skb, cs, &seg);
-	return SK_PASS;
-}
-
-static long response_byte(__u32 i, void *ctx)
-{
-	struct response_scan *scan = ctx;
-	__u32 position = *scan->consumed;
-
-	(void)i;
-	if (position >= scan->length || position >= SCAN_WINDOW)
-		return 1;
-	if (position + HTTP_FAST_PATH_BYTES <= scan->length) {
-		__u32 taken;
-
-		if (position > SCAN_WINDOW - HTTP_FAST_PATH_BYTES)
-			return 1;
-		taken = http_response_status_fast(scan->framing, &scan->bytes[position]);
-		if (!taken)
-			taken = http_response_header_fast(scan->framing, &scan->bytes[position]);
-		if (taken) {
-			*scan->consumed = position + taken;
-			return position + taken >= scan->length;
-		}
-	}
-	if (position + 8 <= scan->length && http_response_skips_to_lf(scan->framing)) {
-		__u32 skipped;
-
-		if (position > SCAN_WINDOW - 8)
-			return 1;
-		skipped = http_bytes_before_lf8(&scan->bytes[position]);
-		position += skipped;
-		if (skipped == 8) {
-			*scan->consumed = position;
-			return 0;
-		}
-		if (position >= SCAN_WINDOW)
-			return 1;
-	}
-	scan->event = http_response_step(scan->framing, scan->bytes[position]);
-	*scan->consumed = position + 1;
-	return scan->event != RESP_EV_NONE || position + 1 >= scan->length;
-}
-
-/* One window of a packet: skip body bytes, then parse up to SCAN_WINDOW
- * bytes of head or chunk framing. */
-static long response_window(__u32 i, void *ctx)
-{
-	struct response_scan *scan = ctx;
-	__u32 length;
-	__u64 skipped;
-	int event;
-
-	(void)i;
-	if (scan->offset >= scan->end)
-		return 1;
-	skipped = http_response_skip(scan->framing, scan->end - scan->offset, &event);
-	scan->offset += skipped;
-	if (event == RESP_EV_COMPLETE) {
-		scan->event = event;
-		return 1;
-	}
-	if (scan->offset >= scan->end)
-		return 1;
-	length = scan->end - scan->offset;
-	if (length > SCAN_WINDOW)
-		length = SCAN_WINDOW;
-	/* Known non-zero from the checks above; the verifier needs it said. */
-	barrier_var(length);
-	if (length == 0)
-		return 1;
-	if (bpf_skb_load_bytes(scan->skb, scan->offset, scan->bytes, length)) {
-		scan->event = RESP_EV_ERROR;
-		return 1;
-	}
-	*scan->consumed = 0;
-	scan->length = length;
-	scan->event = RESP_EV_NONE;
-	/* Each iteration takes one byte or more: `length` iterations suffice. */
-	bpf_loop(length, response_byte, scan, 0);
-	scan->offset += *scan->consumed;
-	if (scan->event == RESP_EV_COMPLETE || scan->event == RESP_EV_ERROR)
-		return 1;
-	scan->event = RESP_EV_NONE;
-	return 0;
-}
-
-static __always_inline __u32 response_status(const struct conn_state *cs)
-{
-	__u32 status = cs->response.status;
-
-	/* Only a status line read to its end has a status. */
-	if (cs->response.state == RESP_STATUS_LINE || status < 100 || status > 599)
-		return RUNWAY_STATUS_NONE;
-	return status;
-}
-
-static __always_inline void response_bytes_sent(struct __sk_buff *skb, struct conn_state *cs,
-						const struct tcp_segment *seg)
-{
-	__u32 end = seg->seq + seg->payload_length;
-	struct response_scan scan;
-	__u32 already_seen = 0;
-	__u64 now;
-
-	if (!(cs->flags & CONN_SND_SYNCED)) {
-		cs->snd_next = seg->seq;
-		__sync_fetch_and_or(&cs->flags, CONN_SND_SYNCED);
-	}
-	if ((__s32)(end - cs->snd_next) <= 0)
-		return; /* retransmission */
-	if ((__s32)(cs->snd_next - seg->seq) > 0)
-		already_seen = cs->snd_next - seg->seq;
-	cs->snd_next = end;
-	if (cs->phase != PHASE_QUEUED && cs->phase != PHASE_IN_FLIGHT)
-		return;
-
 	scan.skb = skb;
-	scan.framing = &cs->response;
-	scan.consumed = &cs->window_cursor;
-	scan.offset = seg->payload_offset + already_seen;
-	scan.end = seg->payload_offset + seg->payload_length;
-	scan.length = 0;
-	scan.event = RESP_EV_NONE;
-	bpf_loop(SCAN_MAX_WINDOWS, response_window, &scan, 0);
-
-	now = bpf_ktime_get_ns();
-	if (scan.event == RESP_EV_COMPLETE) {
-		request_finished(cs, response_status(cs), now);
-		if (cs->response.flags & RESP_UPGRADED)
-			connection_untrack(cs, UNTRACK_UPGRADED, now);
-	} else if (scan.event == RESP_EV_ERROR) {
-		connection_untrack(cs, UNTRACK_DESYNC, now);
-	} else if (scan.offset < scan.end) {
-		connection_untrack(cs, UNTRACK_TOO_LONG, now);
+	scan.cs = cs;
+	scan.sk = sk;
+	scan.now = bpf_ktime_get_ns();
+	if ((cs->flags & CONN_RESYNC) && cs->phase == PHASE_IDLE && cs->ring_head == cs->ring_tail) {
+		starts_response = (!(cs->flags & CONN_SND_SYNCED) || seg.seq == cs->snd_next) &&
+				  status_line_at(skb, seg.payload_offset, seg.payload_length);
+		if (starts_response)
+			response_joined(cs, scan.now);
 	}
+	response_bytes_sent(&scan, &seg, kind);
+	return SK_PASS;
 }
 
 SEC("cgroup_skb/egress")
 int runway_egress(struct __sk_buff *skb)
 {
-	struct bpf_sock *sk = tcp_socket_of(skb);
-	struct tcp_segment seg;
-	struct conn_state *cs;
-
-	if (!sk)
-		return SK_PASS;
-	cs = bpf_sk_storage_get(&connections, sk, 0, 0);
-	if (!cs || !connection_tracked(cs))
-		return SK_PASS;
-	if (tcp_segment_parse(skb, &seg) || seg.payload_length == 0)
-		return SK_PASS;
-	response_bytes_sent(skb, cs, &seg);
-	return SK_PASS;
+	return egress(skb, LOOP_OPEN_CODED);
 }
 
-/* The server read from a socket: if it read past the current request's first
- * byte, the request leaves the kernel's queue and enters the server. */
+SEC("cgroup_skb/egress")
+int runway_egress_loop(struct __sk_buff *skb)
+{
+	return egress(skb, LOOP_HELPER);
+}
+
+/* The server read from a socket: if it read past the head's first byte, the
+ * head leaves the kernel's queue and enters the server. */
 static __always_inline void server_read(struct sock *sk)
 {
 	struct conn_state *cs;
 	struct tcp_sock *tp;
-	__u32 phase;
 
 	/* Every TCP read on the node comes here: a socket with no local
 	 * storage at all is not ours, and reading the pointer is cheaper than
@@ -425,22 +344,11 @@ static __always_inline void server_read(struct sock *sk)
 	if (!sk->sk_bpf_storage)
 		return;
 	cs = bpf_sk_storage_get(&connections, sk, 0, 0);
-	if (!cs || !cs->target)
+	if (!cs || !cs->target || cs->phase == PHASE_IN_FLIGHT)
 		return;
-	phase = cs->phase;
-	if (phase != PHASE_QUEUED && phase != PHASE_LINE)
-		return;
-	/* copied_seq moves only for bytes really consumed, never for
-	 * MSG_PEEK. */
 	tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp || (__s32)(tp->copied_seq - cs->request_seq) <= 0)
-		return;
-	if (phase == PHASE_QUEUED) {
-		request_read(cs, bpf_ktime_get_ns());
-	} else {
-		cs->read_ns = bpf_ktime_get_ns();
-		__sync_fetch_and_or(&cs->flags, CONN_READ_SEEN);
-	}
+	if (tp)
+		request_read(cs, tp->copied_seq, bpf_ktime_get_ns());
 }
 
 /* Preferred: tcp_recvmsg calls tcp_rcv_space_adjust() after each copy to
@@ -462,16 +370,88 @@ int BPF_PROG(runway_recv, struct sock *sk, int ret, int flags)
 	return 0;
 }
 
-/* The server closed (FIN_WAIT1, LAST_ACK) or the connection is gone (CLOSE):
- * whatever request is open ends now.  A client's FIN alone (CLOSE_WAIT) does
- * not end it: a half-closed client still reads its answer. */
+static __always_inline int v4_mapped(const __u32 *addr)
+{
+	return addr[0] == 0 && addr[1] == 0 && addr[2] == bpf_htonl(0xffff);
+}
+
+/* The kernel made the socket of a connection whose first request we framed
+ * at its listener (listener_data): the state becomes the socket's, and the
+ * request is counted from its arrival. */
+static __always_inline void connection_claim_pending(struct sock *sk)
+{
+	struct sock_common *skc = &sk->__sk_common;
+	struct pending_key key = {};
+	struct conn_state *pending, *cs;
+	struct target_counters *c;
+	struct tcp_sock *tp;
+	__u32 slot;
+
+	key.local_port = skc->skc_num;
+	key.remote_port = skc->skc_dport;
+	if (skc->skc_family == AF_INET_NUM ||
+	    (skc->skc_family == AF_INET6_NUM && v4_mapped(skc->skc_v6_daddr.in6_u.u6_addr32))) {
+		key.family = AF_INET_NUM;
+		key.local[0] = skc->skc_rcv_saddr;
+		key.remote[0] = skc->skc_daddr;
+	} else if (skc->skc_family == AF_INET6_NUM) {
+		key.family = AF_INET6_NUM;
+		__builtin_memcpy(key.local, skc->skc_v6_rcv_saddr.in6_u.u6_addr32, 16);
+		__builtin_memcpy(key.remote, skc->skc_v6_daddr.in6_u.u6_addr32, 16);
+	} else {
+		return;
+	}
+	pending = bpf_map_lookup_elem(&pending_connections, &key);
+	if (!pending || !pending->target)
+		return;
+	slot = pending->target - 1;
+	c = counters_of(slot);
+	cs = bpf_sk_storage_get(&connections, sk, pending, BPF_SK_STORAGE_GET_F_CREATE);
+	bpf_map_delete_elem(&pending_connections, &key);
+	if (!cs) {
+		if (c)
+			__sync_fetch_and_add(&c->storage_full, 1);
+		return;
+	}
+	__sync_fetch_and_and(&cs->flags, ~CONN_PENDING);
+	if (c) {
+		__sync_fetch_and_add(&c->connections_opened, 1);
+		__sync_fetch_and_add(&c->handshake_data, 1);
+	}
+	if (cs->flags & CONN_UNTRACKED) {
+		count_untracked(slot, (cs->flags & CONN_HTTP_SEEN) ? UNTRACK_DESYNC : UNTRACK_NOT_HTTP);
+		if (cs->phase != PHASE_IDLE && !(cs->head.flags & REQUEST_EXCLUDED))
+			count_lost(slot);
+		cs->phase = PHASE_IDLE;
+		return;
+	}
+	if (cs->phase == PHASE_QUEUED || cs->phase == PHASE_IN_FLIGHT)
+		count_event(slot, &cs->head, EVENT_ARRIVED, cs->head.arrival_ns);
+	if (cs->phase == PHASE_IN_FLIGHT) {
+		count_event(slot, &cs->head, EVENT_READ, cs->read_ns);
+		observe_queue_time(slot, &cs->head, cs->read_ns - cs->head.arrival_ns);
+	}
+	/* TCP Fast Open: the server may have read it already. */
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (tp)
+		request_read(cs, tp->copied_seq, bpf_ktime_get_ns());
+}
+
+/* A connection's state changed.  SYN_RECV -> ESTABLISHED: a server socket
+ * is made (claim its pending state, if any).  The server closed (FIN_WAIT1,
+ * LAST_ACK) or the connection is gone (CLOSE): whatever request is open
+ * ends now.  A client's FIN alone (CLOSE_WAIT) does not end it: a
+ * half-closed client still reads its answer. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(runway_state, const struct sock *sk, const int oldstate, const int newstate)
 {
-	struct target_counters *c;
 	struct conn_state *cs;
 
-	(void)oldstate;
+	if (newstate == TCP_ESTABLISHED) {
+		if (oldstate == TCP_SYN_RECV)
+			connection_claim_pending((struct sock *)sk);
+		return 0;
+	}
 	if (newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK && newstate != TCP_CLOSE)
 		return 0;
 	if (!sk->sk_bpf_storage)
@@ -479,11 +459,6 @@ int BPF_PROG(runway_state, const struct sock *sk, const int oldstate, const int 
 	cs = bpf_sk_storage_get(&connections, (struct sock *)sk, 0, 0);
 	if (!cs || !cs->target)
 		return 0;
-	if (__sync_fetch_and_or(&cs->flags, CONN_CLOSED) & CONN_CLOSED)
-		return 0;
-	request_finished(cs, response_status(cs), bpf_ktime_get_ns());
-	c = counters_of(slot_of(cs));
-	if (c)
-		__sync_fetch_and_add(&c->connections_closed, 1);
+	connection_close(cs, (struct sock *)sk, bpf_ktime_get_ns());
 	return 0;
 }

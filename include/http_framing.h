@@ -1,18 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * HTTP/1.x framing as runway-bpfd sees it on the wire, one byte at a time.
+ * HTTP/1.x framing as runway-bpfd sees it on the wire: requests (request
+ * line, headers, body) at ingress and responses (status line, headers, body)
+ * at egress, one parser per direction of a connection.
  *
  * This header is compiled by the BPF programs (bpf/) and by the cmocka tests
- * (tests/unit/), so the tested state machine is the one the kernel runs.  It
- * therefore sticks to what the verifier accepts: no pointers other than the
- * parser itself, no unbounded loops, no libc.  Callers feed bytes with
- * http_*_step() and let http_response_skip() jump over body bytes in O(1).
+ * and the fuzzer (tests/), so the tested machine is the one the kernel runs.
+ * It therefore sticks to what the verifier accepts: no pointers other than
+ * the parser, its input and its route table, only bounded loops, no libc.
+ *
+ * Three kinds of steps, all with the same meaning:
+ *   http_step()       one byte: the reference machine;
+ *   http_word_step()  several bytes at once where the state allows (a header
+ *                     name, the bytes up to an LF, path words); it makes
+ *                     exactly the transitions http_step() would make over
+ *                     those bytes, or takes nothing;
+ *   http_skip()       body bytes, in O(1).
+ * The unit tests check that every mix of the three agrees with bytes alone.
  */
 #ifndef RUNWAY_HTTP_FRAMING_H
 #define RUNWAY_HTTP_FRAMING_H
 
 #ifndef __bpf__
 #include <linux/types.h>
+#include <string.h>
+#endif
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the word steps assume a little-endian machine (x86-64, arm64)"
 #endif
 
 enum http_method {
@@ -29,44 +44,274 @@ enum http_method {
 	HTTP_METHOD_COUNT,
 };
 
-/* ---------------------------------------------------------------------
- * Request line: "METHOD SP path[?query] SP HTTP/1.x"
- * We need the method (a bounded label) and a hash of the path (to match the
- * excluded paths).  The rest of the request is not parsed: a keep-alive
- * client sends its next request only after the previous response, so request
- * boundaries are taken from responses, not from request bodies.
- * ------------------------------------------------------------------- */
-
-enum http_request_line_state {
-	REQ_LINE_METHOD,
-	REQ_LINE_PATH,
-	REQ_LINE_DONE,
-	REQ_LINE_INVALID,
+enum http_state {
+	HTTP_IDLE,                 /* request side, between requests */
+	HTTP_REQ_METHOD,
+	HTTP_REQ_PATH,
+	HTTP_REQ_LINE_REST,        /* after the path: nothing to read until LF */
+	HTTP_STATUS_LINE,
+	HTTP_STATUS_REASON,        /* after the status code: nothing until LF */
+	HTTP_HEADER_START,
+	HTTP_HEADER_NAME,
+	HTTP_HEADER_CONTENT_LENGTH,
+	HTTP_HEADER_TRANSFER_ENCODING,
+	HTTP_HEADER_SKIP,
+	HTTP_HEAD_END_LF,
+	HTTP_BODY_LENGTH,          /* skip `remaining` bytes */
+	HTTP_BODY_UNTIL_CLOSE,     /* response without framing: ends with the connection */
+	HTTP_CHUNK_SIZE,
+	HTTP_CHUNK_EXTENSION,
+	HTTP_CHUNK_DATA,           /* skip `remaining` bytes */
+	HTTP_CHUNK_DATA_END,       /* the CRLF after chunk data */
+	HTTP_TRAILER_START,
+	HTTP_TRAILER_SKIP,
+	HTTP_COMPLETE,
+	HTTP_ERROR,
 };
+
+/* What a step tells its caller. */
+enum http_event {
+	HTTP_EV_NONE,          /* keep feeding bytes */
+	HTTP_EV_BODY,          /* body bytes follow: call http_skip() */
+	HTTP_EV_REQUEST_LINE,  /* method, path hash and route group are known */
+	HTTP_EV_COMPLETE,      /* the last byte of the message was this one */
+	HTTP_EV_ERROR,         /* not HTTP/1.x as we understand it */
+	HTTP_EV_HEAD_TOO_LONG, /* a head longer than HTTP_HEAD_MAX */
+};
+
+#define HTTP_F_HAS_LENGTH (1u << 0)
+#define HTTP_F_CHUNKED (1u << 1)
+#define HTTP_F_NO_BODY (1u << 2)  /* a response to HEAD */
+#define HTTP_F_UPGRADED (1u << 3) /* 101: the connection is no longer HTTP */
+#define HTTP_F_REQUEST (1u << 4)  /* this parser reads requests */
 
 /* Longest method token we accept; longer is not HTTP as uvicorn speaks it. */
 #define HTTP_METHOD_MAX_LEN 8
+/* Head bytes (start line and headers) we frame; uvicorn's own limit with h11
+ * is 64 KiB, but heads beyond a few KiB are rare and cost time to scan. */
+#define HTTP_HEAD_MAX 16384
+/* Beyond this a Content-Length or chunk size is nonsense; clamping keeps the
+ * arithmetic from wrapping. */
+#define HTTP_BODY_LENGTH_MAX (1ULL << 50)
 
-struct http_request_line {
-	__u64 method_bytes; /* method token, first byte in the lowest byte */
-	__u64 path_hash;    /* FNV-1a of the path, without query string */
-	__u32 state;        /* enum http_request_line_state */
-	__u32 length;       /* bytes of the request line consumed */
-	__u32 method;       /* enum http_method, valid once DONE */
-	__u32 pad;
+/* Route groups: path prefixes matched on the request line.  A power of two:
+ * indexes are masked with it. */
+#define HTTP_ROUTE_GROUPS_MAX 16
+#define HTTP_ROUTE_PREFIX_MAX 64
+
+struct http_route_prefix {
+	__u64 hash;   /* http_path_hash() of the prefix */
+	__u32 length; /* bytes of the prefix */
+	__u32 group;  /* index of the group as the user listed it */
 };
 
-#define FNV1A_OFFSET 0xcbf29ce484222325ULL
-#define FNV1A_PRIME 0x100000001b3ULL
+/* The groups sorted by prefix length, so that a path meets them in order as
+ * its bytes are read: each is checked once, when the path reaches its length. */
+struct http_route_table {
+	__u32 count;
+	__u32 pad;
+	struct http_route_prefix by_length[HTTP_ROUTE_GROUPS_MAX];
+};
 
-static inline __u64 fnv1a_step(__u64 hash, __u8 c)
+struct http_parser {
+	__u64 remaining;      /* body or chunk bytes still to come */
+	__u64 content_length;
+	__u64 method_bytes;   /* request: method token, first byte lowest */
+	__u64 path_hash;      /* request: hash of the path's full words; then of the path */
+	__u64 path_partial;   /* request: path bytes after the last full word */
+	__u32 state;          /* enum http_state */
+	__u32 flags;          /* HTTP_F_* */
+	__u32 status;         /* response: 0 until the status line is read */
+	__u32 method;         /* request: enum http_method, set with HTTP_EV_REQUEST_LINE */
+	__u32 path_length;    /* request */
+	__u32 head_length;    /* bytes of the head so far */
+	__u16 position;       /* byte position in the current line, saturating */
+	__u8 header_match;    /* which framing header names still match */
+	__u8 chunked_match;   /* progress matching "chunked" in a TE value */
+	__u8 method_length;   /* request */
+	__u8 route;           /* request: matching route group + 1, 0 for none */
+	__u8 route_cursor;    /* request: next route prefix (by length) to check */
+	__u8 pad;
+};
+
+#define HEADER_MATCH_CONTENT_LENGTH (1u << 0)
+#define HEADER_MATCH_TRANSFER_ENCODING (1u << 1)
+#define CONTENT_LENGTH_NAME "content-length"
+#define CONTENT_LENGTH_NAME_LEN 14
+#define TRANSFER_ENCODING_NAME "transfer-encoding"
+#define TRANSFER_ENCODING_NAME_LEN 17
+#define CHUNKED_TOKEN "chunked"
+#define CHUNKED_TOKEN_LEN 7
+
+/* ---------------------------------------------------------------------
+ * Words
+ * ------------------------------------------------------------------- */
+
+#define HTTP_ONES 0x0101010101010101ULL
+#define HTTP_HIGHS 0x8080808080808080ULL
+
+/* 8 bytes at p, first byte lowest.  In BPF a plain load (the verifier
+ * allows unaligned stack access on the architectures we build for); in user
+ * space memcpy, which the compiler turns into one load without the undefined
+ * behaviour of an unaligned pointer. */
+static inline __u64 http_load_word(const __u8 *p)
 {
-	return (hash ^ c) * FNV1A_PRIME;
+#ifdef __bpf__
+	return *(const __u64 *)p;
+#else
+	__u64 w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+#endif
 }
 
-#define METHOD_WORD(a, b, c, d, e, f, g)                                       \
+/* 0x80 in each byte of w that equals c (and possibly in bytes above one
+ * that does: only the lowest flagged byte is sure, which is all we use). */
+static inline __u64 http_bytes_equal(__u64 w, __u8 c)
+{
+	__u64 x = w ^ (HTTP_ONES * c);
+
+	return (x - HTTP_ONES) & ~x & HTTP_HIGHS;
+}
+
+/* Index (0-7) of the lowest flagged byte of a non-zero http_bytes_equal()
+ * result; no count-trailing-zeros instruction in BPF. */
+static inline __u32 http_first_flagged(__u64 z)
+{
+	__u32 n = 0;
+
+	if (!(z & 0x00000000ffffffffULL)) {
+		n += 4;
+		z >>= 32;
+	}
+	if (!(z & 0x000000000000ffffULL)) {
+		n += 2;
+		z >>= 16;
+	}
+	if (!(z & 0x00000000000000ffULL))
+		n += 1;
+	return n;
+}
+
+/* The low k bytes of w (k in 1..8). */
+static inline __u64 http_low_bytes(__u64 w, __u32 k)
+{
+	return k >= 8 ? w : w & ((1ULL << (8 * k)) - 1);
+}
+
+#define WORD8(a, b, c, d, e, f, g, h)                                          \
 	((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 |  \
-	 (__u64)(e) << 32 | (__u64)(f) << 40 | (__u64)(g) << 48)
+	 (__u64)(e) << 32 | (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
+
+/* ---------------------------------------------------------------------
+ * Paths: a hash over 8-byte words, so that both the byte and the word
+ * steps can compute it (and the daemon, for the paths it is given).
+ * ------------------------------------------------------------------- */
+
+static inline __u64 http_hash_mix(__u64 h, __u64 w)
+{
+	h ^= w;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 31);
+}
+
+#define HTTP_PATH_HASH_SEED 0x9e3779b97f4a7c15ULL
+
+/* The hash of a path of `length` bytes, given the hash of its full words
+ * and the bytes after them (length % 8 of them, lowest first). */
+static inline __u64 http_path_hash_final(__u64 words_hash, __u64 partial, __u32 length)
+{
+	if (length & 7)
+		words_hash = http_hash_mix(words_hash, partial);
+	return http_hash_mix(words_hash, length);
+}
+
+/* The same hash for a path the daemon is given (excluded paths, route
+ * prefixes): at most max_len bytes of the NUL-terminated string. */
+static inline __u64 http_path_hash(const char *path, __u32 max_len)
+{
+	__u64 hash = HTTP_PATH_HASH_SEED, partial = 0;
+	__u32 i;
+
+	for (i = 0; i < max_len && path[i]; i++) {
+		partial |= (__u64)(__u8)path[i] << (8 * (i & 7));
+		if ((i & 7) == 7) {
+			hash = http_hash_mix(hash, partial);
+			partial = 0;
+		}
+	}
+	return http_path_hash_final(hash, partial, i);
+}
+
+/* The path has grown to p->path_length bytes: check the route prefixes of
+ * exactly that length.  `hash` is the hash of the path so far. */
+static inline void http_routes_at_length(struct http_parser *p, const struct http_route_table *routes,
+					 __u64 hash)
+{
+	__u32 i;
+
+	for (i = 0; i < HTTP_ROUTE_GROUPS_MAX; i++) {
+		/* The mask changes nothing (the cursor stays below count, at
+		 * most HTTP_ROUTE_GROUPS_MAX) but shows the verifier the bound. */
+		__u32 k = p->route_cursor & (HTTP_ROUTE_GROUPS_MAX - 1);
+
+		if (p->route_cursor >= routes->count || routes->by_length[k].length != p->path_length)
+			break;
+		/* Listed first wins: the lowest group index among matches. */
+		if (routes->by_length[k].hash == hash &&
+		    (p->route == 0 || routes->by_length[k].group + 1 < p->route))
+			p->route = routes->by_length[k].group + 1;
+		p->route_cursor = k + 1;
+	}
+}
+
+static inline void http_path_byte(struct http_parser *p, const struct http_route_table *routes, __u8 c)
+{
+	__u32 length = p->path_length;
+
+	p->path_partial |= (__u64)c << (8 * (length & 7));
+	length++;
+	p->path_length = length;
+	if ((length & 7) == 0) {
+		p->path_hash = http_hash_mix(p->path_hash, p->path_partial);
+		p->path_partial = 0;
+	}
+	if (routes && routes->count)
+		http_routes_at_length(p, routes,
+				      http_path_hash_final(p->path_hash, p->path_partial, length));
+}
+
+#ifndef __bpf__
+/* The route table for prefixes[0..count) in the order the user gave them
+ * (user space: the daemon and the tests).  Prefixes longer than
+ * HTTP_ROUTE_PREFIX_MAX or beyond HTTP_ROUTE_GROUPS_MAX are the caller's to
+ * refuse.  Sorted by length, stable, so equal lengths keep their order. */
+static inline void http_route_table_build(struct http_route_table *t, const char *const *prefixes, __u32 count)
+{
+	__u32 i, j;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < count && i < HTTP_ROUTE_GROUPS_MAX; i++) {
+		struct http_route_prefix r = {
+			.hash = http_path_hash(prefixes[i], HTTP_ROUTE_PREFIX_MAX),
+			.length = (__u32)strnlen(prefixes[i], HTTP_ROUTE_PREFIX_MAX),
+			.group = i,
+		};
+
+		for (j = t->count; j > 0 && t->by_length[j - 1].length > r.length; j--)
+			t->by_length[j] = t->by_length[j - 1];
+		t->by_length[j] = r;
+		t->count++;
+	}
+}
+#endif
+
+/* ---------------------------------------------------------------------
+ * Methods
+ * ------------------------------------------------------------------- */
+
+#define METHOD_WORD(a, b, c, d, e, f, g) WORD8(a, b, c, d, e, f, g, 0)
 
 static inline __u32 http_method_from_word(__u64 word)
 {
@@ -84,161 +329,62 @@ static inline __u32 http_method_from_word(__u64 word)
 	}
 }
 
-static inline void http_request_line_reset(struct http_request_line *r)
-{
-	r->method_bytes = 0;
-	r->path_hash = FNV1A_OFFSET;
-	r->state = REQ_LINE_METHOD;
-	r->length = 0;
-	r->method = HTTP_OTHER;
-	r->pad = 0;
-}
-
-/* Returns 1 once the line is DONE or INVALID (stop feeding), else 0. */
-static inline int http_request_line_step(struct http_request_line *r, __u8 c)
-{
-	__u32 pos = r->length++;
-
-	switch (r->state) {
-	case REQ_LINE_METHOD:
-		if (c == ' ' && pos > 0) {
-			r->method = http_method_from_word(r->method_bytes);
-			r->state = REQ_LINE_PATH;
-			return 0;
-		}
-		/* RFC 9110 tokens are wider, but every client of a uvicorn
-		 * app sends an upper-case method: anything else at the start
-		 * of a request is TLS or garbage, which we do not claim to
-		 * understand.  (An HTTP/2 preface, "PRI * HTTP/2.0", parses
-		 * as method OTHER and uvicorn answers it with an error.) */
-		if (c < 'A' || c > 'Z' || pos >= HTTP_METHOD_MAX_LEN) {
-			r->state = REQ_LINE_INVALID;
-			return 1;
-		}
-		r->method_bytes |= (__u64)c << ((pos & 7) * 8);
-		return 0;
-	case REQ_LINE_PATH:
-		if (c == ' ' || c == '?' || c == '#' || c == '\r' || c == '\n') {
-			r->state = REQ_LINE_DONE;
-			return 1;
-		}
-		r->path_hash = fnv1a_step(r->path_hash, c);
-		return 0;
-	default:
-		return 1;
-	}
-}
-
-/* At the start of a request line with 8 bytes readable at b: the method and
- * the space after it in one go, as stepping would.  Returns the bytes taken,
- * 0 if it does not apply (the caller then steps). */
-static inline __u32 http_request_line_fast(struct http_request_line *r, const __u8 *b)
-{
-	__u64 word = 0;
-	__u32 n;
-
-	if (r->state != REQ_LINE_METHOD || r->length != 0)
-		return 0;
-	for (n = 0; n < HTTP_METHOD_MAX_LEN; n++) {
-		if (b[n] == ' ')
-			break;
-		if (b[n] < 'A' || b[n] > 'Z')
-			return 0;
-		word |= (__u64)b[n] << (n * 8);
-	}
-	if (n == 0 || n == HTTP_METHOD_MAX_LEN)
-		return 0;
-	r->method_bytes = word;
-	r->method = http_method_from_word(word);
-	r->state = REQ_LINE_PATH;
-	r->length = n + 1;
-	return n + 1;
-}
-
-/* The same hash the kernel side computes, for paths given on the command line. */
-static inline __u64 http_path_hash(const char *path, __u32 max_len)
-{
-	__u64 hash = FNV1A_OFFSET;
-	__u32 i;
-
-	for (i = 0; i < max_len && path[i]; i++)
-		hash = fnv1a_step(hash, (__u8)path[i]);
-	return hash;
-}
+/* "PRI * HTTP/2.0", the HTTP/2 prior-knowledge preface, is not a request. */
+#define HTTP2_PREFACE_METHOD METHOD_WORD('P', 'R', 'I', 0, 0, 0, 0)
 
 /* ---------------------------------------------------------------------
- * Response framing: status line, the two headers that frame the body
- * (Content-Length, Transfer-Encoding: chunked), then the body itself.
+ * Starting messages
  * ------------------------------------------------------------------- */
 
-enum http_response_state {
-	RESP_STATUS_LINE,
-	RESP_STATUS_REASON,    /* after the status code: nothing to read until LF */
-	RESP_HEADER_START,
-	RESP_HEADER_NAME,
-	RESP_HEADER_CONTENT_LENGTH,
-	RESP_HEADER_TRANSFER_ENCODING,
-	RESP_HEADER_SKIP,
-	RESP_HEAD_END_LF,
-	RESP_BODY_LENGTH,      /* skip `remaining` bytes */
-	RESP_BODY_UNTIL_CLOSE, /* no framing: the response ends with the connection */
-	RESP_CHUNK_SIZE,
-	RESP_CHUNK_EXTENSION,
-	RESP_CHUNK_DATA,       /* skip `remaining` bytes */
-	RESP_CHUNK_DATA_END,   /* the CRLF after chunk data */
-	RESP_TRAILER_START,
-	RESP_TRAILER_SKIP,
-	RESP_COMPLETE,
-	RESP_ERROR,
-};
-
-/* What a step tells its caller. */
-enum http_response_event {
-	RESP_EV_NONE,     /* keep feeding bytes */
-	RESP_EV_BODY,     /* body bytes follow: call http_response_skip() */
-	RESP_EV_COMPLETE, /* the last byte of the response was this one */
-	RESP_EV_ERROR,    /* not HTTP/1.x as we understand it: stop tracking */
-};
-
-#define RESP_HAS_LENGTH (1u << 0)
-#define RESP_CHUNKED (1u << 1)
-#define RESP_NO_BODY (1u << 2) /* answer to HEAD */
-#define RESP_UPGRADED (1u << 3) /* 101: the connection is no longer HTTP */
-
-struct http_response_framing {
-	__u64 remaining;      /* body or chunk bytes still to come */
-	__u64 content_length;
-	__u32 state;          /* enum http_response_state */
-	__u32 status;         /* 0 until the status line is read */
-	__u32 flags;          /* RESP_* */
-	__u16 position;       /* byte position in the current line, saturating */
-	__u8 header_match;    /* which framing header names still match */
-	__u8 chunked_match;   /* progress matching "chunked" in a TE value */
-};
-
-#define HEADER_MATCH_CONTENT_LENGTH (1u << 0)
-#define HEADER_MATCH_TRANSFER_ENCODING (1u << 1)
-#define CONTENT_LENGTH_NAME "content-length"
-#define CONTENT_LENGTH_NAME_LEN 14
-#define TRANSFER_ENCODING_NAME "transfer-encoding"
-#define TRANSFER_ENCODING_NAME_LEN 17
-#define CHUNKED_TOKEN "chunked"
-#define CHUNKED_TOKEN_LEN 7
-/* Beyond this a Content-Length or chunk size is nonsense; clamping keeps the
- * arithmetic from wrapping. */
-#define HTTP_BODY_LENGTH_MAX (1ULL << 50)
-
-static inline void http_response_reset(struct http_response_framing *p, int no_body)
+static inline void http_parser_clear(struct http_parser *p, __u32 state, __u32 flags)
 {
 	p->remaining = 0;
 	p->content_length = 0;
-	p->state = RESP_STATUS_LINE;
+	p->method_bytes = 0;
+	p->path_hash = HTTP_PATH_HASH_SEED;
+	p->path_partial = 0;
+	p->state = state;
+	p->flags = flags;
 	p->status = 0;
-	p->flags = no_body ? RESP_NO_BODY : 0;
+	p->method = HTTP_OTHER;
+	p->path_length = 0;
+	p->head_length = 0;
 	p->position = 0;
 	p->header_match = 0;
 	p->chunked_match = 0;
+	p->method_length = 0;
+	p->route = 0;
+	p->route_cursor = 0;
+	p->pad = 0;
 }
+
+/* A request parser between requests: the next byte starts one. */
+static inline void http_request_parser_init(struct http_parser *p)
+{
+	http_parser_clear(p, HTTP_IDLE, HTTP_F_REQUEST);
+}
+
+/* Whether the next byte fed to a request parser starts a new request. */
+static inline int http_request_starts(const struct http_parser *p)
+{
+	return p->state == HTTP_IDLE || p->state == HTTP_COMPLETE;
+}
+
+static inline void http_request_begin(struct http_parser *p)
+{
+	http_parser_clear(p, HTTP_REQ_METHOD, HTTP_F_REQUEST);
+}
+
+/* A response parser at the start of the response to a request; no_body for
+ * a request whose response has none (HEAD). */
+static inline void http_response_begin(struct http_parser *p, int no_body)
+{
+	http_parser_clear(p, HTTP_STATUS_LINE, no_body ? HTTP_F_NO_BODY : 0);
+}
+
+/* ---------------------------------------------------------------------
+ * The byte machine
+ * ------------------------------------------------------------------- */
 
 static inline __u8 ascii_lower(__u8 c)
 {
@@ -255,47 +401,69 @@ static inline int hex_value(__u8 c)
 	return -1;
 }
 
+static inline int http_fail(struct http_parser *p)
+{
+	p->state = HTTP_ERROR;
+	return HTTP_EV_ERROR;
+}
+
 /* The empty line after the headers: decide how the body is framed. */
-static inline int http_response_head_end(struct http_response_framing *p)
+static inline int http_head_end(struct http_parser *p)
 {
 	__u32 status = p->status;
 
+	if (p->flags & HTTP_F_REQUEST) {
+		/* RFC 9112 6.3: chunked wins over Content-Length; a request
+		 * with neither has no body. */
+		if (p->flags & HTTP_F_CHUNKED) {
+			p->state = HTTP_CHUNK_SIZE;
+			p->remaining = 0;
+			p->position = 0;
+			return HTTP_EV_NONE;
+		}
+		if ((p->flags & HTTP_F_HAS_LENGTH) && p->content_length) {
+			p->remaining = p->content_length;
+			p->state = HTTP_BODY_LENGTH;
+			return HTTP_EV_BODY;
+		}
+		p->state = HTTP_COMPLETE;
+		return HTTP_EV_COMPLETE;
+	}
 	if (status >= 100 && status < 200 && status != 101) {
 		/* 100 Continue, 103 Early Hints: an interim head, the real
 		 * response follows on the same request. */
-		http_response_reset(p, p->flags & RESP_NO_BODY);
-		return RESP_EV_NONE;
+		http_response_begin(p, p->flags & HTTP_F_NO_BODY);
+		return HTTP_EV_NONE;
 	}
 	if (status == 101) {
-		p->flags |= RESP_UPGRADED;
-		p->state = RESP_COMPLETE;
-		return RESP_EV_COMPLETE;
+		p->flags |= HTTP_F_UPGRADED;
+		p->state = HTTP_COMPLETE;
+		return HTTP_EV_COMPLETE;
 	}
-	if ((p->flags & RESP_NO_BODY) || status == 204 || status == 304) {
-		p->state = RESP_COMPLETE;
-		return RESP_EV_COMPLETE;
+	if ((p->flags & HTTP_F_NO_BODY) || status == 204 || status == 304) {
+		p->state = HTTP_COMPLETE;
+		return HTTP_EV_COMPLETE;
 	}
-	/* RFC 9112 6.3: chunked wins over Content-Length. */
-	if (p->flags & RESP_CHUNKED) {
-		p->state = RESP_CHUNK_SIZE;
+	if (p->flags & HTTP_F_CHUNKED) {
+		p->state = HTTP_CHUNK_SIZE;
 		p->remaining = 0;
 		p->position = 0; /* no size digit yet: an empty line is an error */
-		return RESP_EV_NONE;
+		return HTTP_EV_NONE;
 	}
-	if (p->flags & RESP_HAS_LENGTH) {
+	if (p->flags & HTTP_F_HAS_LENGTH) {
 		if (p->content_length == 0) {
-			p->state = RESP_COMPLETE;
-			return RESP_EV_COMPLETE;
+			p->state = HTTP_COMPLETE;
+			return HTTP_EV_COMPLETE;
 		}
 		p->remaining = p->content_length;
-		p->state = RESP_BODY_LENGTH;
-		return RESP_EV_BODY;
+		p->state = HTTP_BODY_LENGTH;
+		return HTTP_EV_BODY;
 	}
-	p->state = RESP_BODY_UNTIL_CLOSE;
-	return RESP_EV_BODY;
+	p->state = HTTP_BODY_UNTIL_CLOSE;
+	return HTTP_EV_BODY;
 }
 
-static inline int http_response_header_name(struct http_response_framing *p, __u8 c)
+static inline int http_header_name(struct http_parser *p, __u8 c)
 {
 	__u16 pos = p->position;
 	__u8 lower = ascii_lower(c);
@@ -303,135 +471,180 @@ static inline int http_response_header_name(struct http_response_framing *p, __u
 	if (c == ':') {
 		if ((p->header_match & HEADER_MATCH_CONTENT_LENGTH) && pos == CONTENT_LENGTH_NAME_LEN) {
 			p->content_length = 0;
-			p->state = RESP_HEADER_CONTENT_LENGTH;
+			p->state = HTTP_HEADER_CONTENT_LENGTH;
 		} else if ((p->header_match & HEADER_MATCH_TRANSFER_ENCODING) &&
 			   pos == TRANSFER_ENCODING_NAME_LEN) {
 			p->chunked_match = 0;
-			p->state = RESP_HEADER_TRANSFER_ENCODING;
+			p->state = HTTP_HEADER_TRANSFER_ENCODING;
 		} else {
-			p->state = RESP_HEADER_SKIP;
+			p->state = HTTP_HEADER_SKIP;
 		}
-		return RESP_EV_NONE;
+		return HTTP_EV_NONE;
 	}
 	if (c == '\n') {
-		p->state = RESP_HEADER_START;
-		return RESP_EV_NONE;
+		p->state = HTTP_HEADER_START;
+		return HTTP_EV_NONE;
 	}
 	if (pos >= CONTENT_LENGTH_NAME_LEN || lower != CONTENT_LENGTH_NAME[pos])
 		p->header_match &= ~HEADER_MATCH_CONTENT_LENGTH;
-	if (pos >= TRANSFER_ENCODING_NAME_LEN ||
-	    lower != TRANSFER_ENCODING_NAME[pos])
+	if (pos >= TRANSFER_ENCODING_NAME_LEN || lower != TRANSFER_ENCODING_NAME[pos])
 		p->header_match &= ~HEADER_MATCH_TRANSFER_ENCODING;
 	if (!p->header_match)
-		p->state = RESP_HEADER_SKIP;
+		p->state = HTTP_HEADER_SKIP;
 	p->position = pos + 1;
-	return RESP_EV_NONE;
+	return HTTP_EV_NONE;
 }
 
-static inline int http_response_status_line(struct http_response_framing *p, __u8 c)
+static inline int http_status_line(struct http_parser *p, __u8 c)
 {
 	__u16 pos = p->position;
 
-	if (c == '\n') {
+	if (c == '\n')
 		/* "HTTP/1.1 200" is 12 bytes; a shorter line has no status. */
-		p->state = RESP_ERROR;
-		return RESP_EV_ERROR;
-	}
+		return http_fail(p);
 	if (pos < 5) {
-		if (c != "HTTP/"[pos]) {
-			p->state = RESP_ERROR;
-			return RESP_EV_ERROR;
-		}
+		if (c != "HTTP/"[pos])
+			return http_fail(p);
 	} else if (pos >= 9 && pos < 12) {
-		if (c < '0' || c > '9') {
-			p->state = RESP_ERROR;
-			return RESP_EV_ERROR;
-		}
+		if (c < '0' || c > '9')
+			return http_fail(p);
 		p->status = p->status * 10 + (c - '0');
 		if (pos == 11) {
-			if (p->status < 100 || p->status > 599) {
-				p->state = RESP_ERROR;
-				return RESP_EV_ERROR;
-			}
-			p->state = RESP_STATUS_REASON;
+			if (p->status < 100 || p->status > 599)
+				return http_fail(p);
+			p->state = HTTP_STATUS_REASON;
 		}
 	}
 	p->position = pos + 1;
-	return RESP_EV_NONE;
+	return HTTP_EV_NONE;
 }
 
-static inline int http_response_chunk_size(struct http_response_framing *p, __u8 c)
+static inline int http_chunk_size(struct http_parser *p, __u8 c)
 {
 	int digit;
 
 	if (c == '\n') {
-		if (p->position == 0) {
-			p->state = RESP_ERROR;
-			return RESP_EV_ERROR;
-		}
+		if (p->position == 0)
+			return http_fail(p);
 		p->position = 0;
 		if (p->remaining == 0) {
-			p->state = RESP_TRAILER_START;
-			return RESP_EV_NONE;
+			p->state = HTTP_TRAILER_START;
+			return HTTP_EV_NONE;
 		}
-		p->state = RESP_CHUNK_DATA;
-		return RESP_EV_BODY;
+		p->state = HTTP_CHUNK_DATA;
+		return HTTP_EV_BODY;
 	}
-	if (p->state == RESP_CHUNK_EXTENSION || c == '\r')
-		return RESP_EV_NONE;
+	if (p->state == HTTP_CHUNK_EXTENSION || c == '\r')
+		return HTTP_EV_NONE;
 	if (c == ';' || c == ' ' || c == '\t') {
-		p->state = RESP_CHUNK_EXTENSION;
-		return RESP_EV_NONE;
+		p->state = HTTP_CHUNK_EXTENSION;
+		return HTTP_EV_NONE;
 	}
 	digit = hex_value(c);
-	if (digit < 0) {
-		p->state = RESP_ERROR;
-		return RESP_EV_ERROR;
-	}
+	if (digit < 0)
+		return http_fail(p);
 	p->remaining = p->remaining * 16 + digit;
 	if (p->remaining > HTTP_BODY_LENGTH_MAX)
 		p->remaining = HTTP_BODY_LENGTH_MAX;
 	p->position = 1;
-	return RESP_EV_NONE;
+	return HTTP_EV_NONE;
 }
 
-/* Feed one byte of the response.  Returns an enum http_response_event. */
-static inline int http_response_step(struct http_response_framing *p, __u8 c)
+static inline int http_request_method(struct http_parser *p, __u8 c)
 {
+	__u32 length = p->method_length;
+
+	if (c == ' ' && length > 0) {
+		if (p->method_bytes == HTTP2_PREFACE_METHOD)
+			return http_fail(p);
+		p->method = http_method_from_word(p->method_bytes);
+		p->state = HTTP_REQ_PATH;
+		return HTTP_EV_NONE;
+	}
+	/* RFC 9110 tokens are wider, but every client of a uvicorn app sends
+	 * an upper-case method: anything else at the start of a request is
+	 * TLS or another protocol, which we do not claim to understand. */
+	if (c < 'A' || c > 'Z' || length >= HTTP_METHOD_MAX_LEN)
+		return http_fail(p);
+	p->method_bytes |= (__u64)c << (length * 8);
+	p->method_length = length + 1;
+	return HTTP_EV_NONE;
+}
+
+static inline int http_is_path_end(__u8 c)
+{
+	return c == ' ' || c == '?' || c == '#' || c == '\r' || c == '\n';
+}
+
+static inline int http_request_path(struct http_parser *p, const struct http_route_table *routes, __u8 c)
+{
+	if (!http_is_path_end(c)) {
+		http_path_byte(p, routes, c);
+		return HTTP_EV_NONE;
+	}
+	p->path_hash = http_path_hash_final(p->path_hash, p->path_partial, p->path_length);
+	p->path_partial = 0;
+	p->state = c == '\n' ? HTTP_HEADER_START : HTTP_REQ_LINE_REST;
+	return HTTP_EV_REQUEST_LINE;
+}
+
+static inline int http_in_head(const struct http_parser *p)
+{
+	return p->state >= HTTP_REQ_METHOD && p->state <= HTTP_HEAD_END_LF;
+}
+
+/* Feed one byte.  Returns an enum http_event. */
+static inline int http_step(struct http_parser *p, const struct http_route_table *routes, __u8 c)
+{
+	if (http_in_head(p) && ++p->head_length > HTTP_HEAD_MAX) {
+		p->state = HTTP_ERROR;
+		return HTTP_EV_HEAD_TOO_LONG;
+	}
 	switch (p->state) {
-	case RESP_STATUS_LINE:
-		return http_response_status_line(p, c);
-	case RESP_STATUS_REASON:
+	case HTTP_IDLE:
+		/* A caller that did not call http_request_begin(): do it. */
+		http_request_begin(p);
+		p->head_length = 1;
+		return http_request_method(p, c);
+	case HTTP_REQ_METHOD:
+		return http_request_method(p, c);
+	case HTTP_REQ_PATH:
+		return http_request_path(p, routes, c);
+	case HTTP_REQ_LINE_REST:
+	case HTTP_STATUS_REASON:
+	case HTTP_HEADER_SKIP:
 		if (c == '\n')
-			p->state = RESP_HEADER_START;
-		return RESP_EV_NONE;
-	case RESP_HEADER_START:
+			p->state = HTTP_HEADER_START;
+		return HTTP_EV_NONE;
+	case HTTP_STATUS_LINE:
+		return http_status_line(p, c);
+	case HTTP_HEADER_START:
 		if (c == '\r') {
-			p->state = RESP_HEAD_END_LF;
-			return RESP_EV_NONE;
+			p->state = HTTP_HEAD_END_LF;
+			return HTTP_EV_NONE;
 		}
 		if (c == '\n')
-			return http_response_head_end(p);
+			return http_head_end(p);
 		p->header_match = HEADER_MATCH_CONTENT_LENGTH | HEADER_MATCH_TRANSFER_ENCODING;
 		p->position = 0;
-		p->state = RESP_HEADER_NAME;
-		return http_response_header_name(p, c);
-	case RESP_HEADER_NAME:
-		return http_response_header_name(p, c);
-	case RESP_HEADER_CONTENT_LENGTH:
+		p->state = HTTP_HEADER_NAME;
+		return http_header_name(p, c);
+	case HTTP_HEADER_NAME:
+		return http_header_name(p, c);
+	case HTTP_HEADER_CONTENT_LENGTH:
 		if (c >= '0' && c <= '9') {
 			p->content_length = p->content_length * 10 + (c - '0');
 			if (p->content_length > HTTP_BODY_LENGTH_MAX)
 				p->content_length = HTTP_BODY_LENGTH_MAX;
-			p->flags |= RESP_HAS_LENGTH;
+			p->flags |= HTTP_F_HAS_LENGTH;
 		} else if (c == '\n') {
-			p->state = RESP_HEADER_START;
+			p->state = HTTP_HEADER_START;
 		}
-		return RESP_EV_NONE;
-	case RESP_HEADER_TRANSFER_ENCODING:
+		return HTTP_EV_NONE;
+	case HTTP_HEADER_TRANSFER_ENCODING:
 		if (c == '\n') {
-			p->state = RESP_HEADER_START;
-			return RESP_EV_NONE;
+			p->state = HTTP_HEADER_START;
+			return HTTP_EV_NONE;
 		}
 		c = ascii_lower(c);
 		if (p->chunked_match < CHUNKED_TOKEN_LEN && c == CHUNKED_TOKEN[p->chunked_match])
@@ -439,110 +652,116 @@ static inline int http_response_step(struct http_response_framing *p, __u8 c)
 		else if (p->chunked_match < CHUNKED_TOKEN_LEN)
 			p->chunked_match = (c == 'c');
 		if (p->chunked_match == CHUNKED_TOKEN_LEN)
-			p->flags |= RESP_CHUNKED;
-		return RESP_EV_NONE;
-	case RESP_HEADER_SKIP:
-		if (c == '\n')
-			p->state = RESP_HEADER_START;
-		return RESP_EV_NONE;
-	case RESP_HEAD_END_LF:
-		if (c != '\n') {
-			p->state = RESP_ERROR;
-			return RESP_EV_ERROR;
-		}
-		return http_response_head_end(p);
-	case RESP_CHUNK_SIZE:
-	case RESP_CHUNK_EXTENSION:
-		return http_response_chunk_size(p, c);
-	case RESP_CHUNK_DATA_END:
+			p->flags |= HTTP_F_CHUNKED;
+		return HTTP_EV_NONE;
+	case HTTP_HEAD_END_LF:
+		if (c != '\n')
+			return http_fail(p);
+		return http_head_end(p);
+	case HTTP_CHUNK_SIZE:
+	case HTTP_CHUNK_EXTENSION:
+		return http_chunk_size(p, c);
+	case HTTP_CHUNK_DATA_END:
 		if (c == '\n') {
-			p->state = RESP_CHUNK_SIZE;
+			p->state = HTTP_CHUNK_SIZE;
 			p->remaining = 0;
 			p->position = 0;
 		} else if (c != '\r') {
-			p->state = RESP_ERROR;
-			return RESP_EV_ERROR;
+			return http_fail(p);
 		}
-		return RESP_EV_NONE;
-	case RESP_TRAILER_START:
+		return HTTP_EV_NONE;
+	case HTTP_TRAILER_START:
 		if (c == '\r')
-			return RESP_EV_NONE;
+			return HTTP_EV_NONE;
 		if (c == '\n') {
-			p->state = RESP_COMPLETE;
-			return RESP_EV_COMPLETE;
+			p->state = HTTP_COMPLETE;
+			return HTTP_EV_COMPLETE;
 		}
-		p->state = RESP_TRAILER_SKIP;
-		return RESP_EV_NONE;
-	case RESP_TRAILER_SKIP:
+		p->state = HTTP_TRAILER_SKIP;
+		return HTTP_EV_NONE;
+	case HTTP_TRAILER_SKIP:
 		if (c == '\n')
-			p->state = RESP_TRAILER_START;
-		return RESP_EV_NONE;
-	case RESP_BODY_LENGTH:
-	case RESP_CHUNK_DATA:
-	case RESP_BODY_UNTIL_CLOSE:
+			p->state = HTTP_TRAILER_START;
+		return HTTP_EV_NONE;
+	case HTTP_BODY_LENGTH:
+	case HTTP_CHUNK_DATA:
+	case HTTP_BODY_UNTIL_CLOSE:
 		/* Callers skip body bytes in bulk; a byte fed here is body. */
-		return RESP_EV_BODY;
+		return HTTP_EV_BODY;
 	default:
 		/* COMPLETE, ERROR: bytes after the end are not ours to frame. */
-		return RESP_EV_NONE;
+		return HTTP_EV_NONE;
 	}
 }
 
-/*
- * In these states every byte up to the next LF leaves the parser as it is, so
- * a caller may jump over them (http_bytes_before_lf8) instead of stepping:
- * most of a response head is header values nobody needs.
- */
-static inline int http_response_skips_to_lf(const struct http_response_framing *p)
+/* ---------------------------------------------------------------------
+ * Word steps: the same transitions as http_step() over several bytes.
+ * Each returns how many bytes it took; 0 when it does not apply, and the
+ * caller steps a byte instead.  None of them produces an event: the bytes
+ * that do (an LF, the end of a path) are left to http_step().
+ * ------------------------------------------------------------------- */
+
+/* Bytes a word step may look at: the longest, a Transfer-Encoding name. */
+#define HTTP_WORD_STEP_BYTES 18
+
+/* In these states every byte before the next LF leaves the parser as it is. */
+static inline int http_skips_to_lf(__u32 state)
 {
-	return p->state == RESP_STATUS_REASON || p->state == RESP_HEADER_SKIP ||
-	       p->state == RESP_TRAILER_SKIP || p->state == RESP_CHUNK_EXTENSION;
+	return state == HTTP_REQ_LINE_REST || state == HTTP_STATUS_REASON || state == HTTP_HEADER_SKIP ||
+	       state == HTTP_TRAILER_SKIP || state == HTTP_CHUNK_EXTENSION;
 }
 
-/* How many of the 8 bytes at b come before the first LF; 8 if there is none.
- * Unrolled: the verifier sees eight fixed reads, not a loop. */
-static inline __u32 http_bytes_before_lf8(const __u8 *b)
+/* At the start of a header line: the two names that frame a body, or else
+ * a line the byte machine would skip to its LF whatever its name is. */
+static inline __u32 http_header_start_word(struct http_parser *p, const __u8 *b)
 {
-	if (b[0] == '\n')
+	__u64 w0, w1;
+	__u8 first = b[0] | 0x20;
+
+	if (b[0] == '\r' || b[0] == '\n')
 		return 0;
-	if (b[1] == '\n')
+	if (first != 'c' && first != 't') {
+		/* The first byte already rules out both names. */
+		p->header_match = 0;
+		p->position = 1;
+		p->state = HTTP_HEADER_SKIP;
 		return 1;
-	if (b[2] == '\n')
-		return 2;
-	if (b[3] == '\n')
-		return 3;
-	if (b[4] == '\n')
-		return 4;
-	if (b[5] == '\n')
-		return 5;
-	if (b[6] == '\n')
-		return 6;
-	if (b[7] == '\n')
-		return 7;
-	return 8;
+	}
+	w0 = http_load_word(b);
+	w1 = http_load_word(b + 8);
+	/* Letters compare case-insensitively (| 0x20 maps only 'X' onto 'x');
+	 * '-' and ':' compare exactly. */
+	if ((w0 | 0x0020202020202020ULL) == WORD8('c', 'o', 'n', 't', 'e', 'n', 't', '-') &&
+	    ((w1 | 0x0000202020202020ULL) & 0x00ffffffffffffffULL) == WORD8('l', 'e', 'n', 'g', 't', 'h', ':', 0)) {
+		p->content_length = 0;
+		p->state = HTTP_HEADER_CONTENT_LENGTH;
+		return CONTENT_LENGTH_NAME_LEN + 1;
+	}
+	if ((w0 | 0x2020202020202020ULL) == WORD8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r') &&
+	    (w1 | 0x2020202020202000ULL) == WORD8('-', 'e', 'n', 'c', 'o', 'd', 'i', 'n') &&
+	    (b[16] | 0x20) == 'g' && b[17] == ':') {
+		p->chunked_match = 0;
+		p->state = HTTP_HEADER_TRANSFER_ENCODING;
+		return TRANSFER_ENCODING_NAME_LEN + 1;
+	}
+	/* Neither name: stepping would reach HEADER_SKIP (or the LF, after
+	 * which both land in HEADER_START) before the line's LF. */
+	p->header_match = 0;
+	p->position = 1;
+	p->state = HTTP_HEADER_SKIP;
+	return 1;
 }
 
-/* Lower-cases letters and leaves ':' and '-' as they are, for comparing
- * header names. */
-#define HTTP_LOWER(c) ((__u8)((c) | 0x20))
-
-#define HTTP_FAST_PATH_BYTES 18 /* bytes a fast path may read */
-
-/*
- * Fast paths for a whole token at once, used when the caller has the bytes
- * in one buffer; they make the same transitions as stepping byte by byte
- * would.  Each returns how many bytes it consumed, 0 if it does not apply
- * (the caller then steps as usual).
- *
- * At the start of a status line, "HTTP/x.y NNN" in one go.
- */
-static inline __u32 http_response_status_fast(struct http_response_framing *p, const __u8 *b)
+/* At the start of a status line: "HTTP/x.y NNN" in one go. */
+static inline __u32 http_status_line_word(struct http_parser *p, const __u8 *b)
 {
+	__u64 w = http_load_word(b);
 	__u32 status;
 
-	if (p->state != RESP_STATUS_LINE || p->position != 0)
+	if ((w & 0x000000ffffffffffULL) != WORD8('H', 'T', 'T', 'P', '/', 0, 0, 0))
 		return 0;
-	if (b[0] != 'H' || b[1] != 'T' || b[2] != 'T' || b[3] != 'P' || b[4] != '/')
+	/* Stepping fails on an LF anywhere in the line before the status. */
+	if (http_bytes_equal(w & 0xffffffff00000000ULL, '\n') || b[8] == '\n')
 		return 0;
 	if (b[9] < '0' || b[9] > '9' || b[10] < '0' || b[10] > '9' || b[11] < '0' || b[11] > '9')
 		return 0;
@@ -551,75 +770,175 @@ static inline __u32 http_response_status_fast(struct http_response_framing *p, c
 		return 0;
 	p->status = status;
 	p->position = 12;
-	p->state = RESP_STATUS_REASON;
+	p->state = HTTP_STATUS_REASON;
 	return 12;
 }
 
-/* At the start of a header line (18 bytes readable at b): a line that is
- * neither framing header goes straight to RESP_HEADER_SKIP; "content-length:"
- * and "transfer-encoding:" go straight to their values. */
-static inline __u32 http_response_header_fast(struct http_response_framing *p, const __u8 *b)
+/* At the start of a request: the method and the space after it. */
+static inline __u32 http_method_word(struct http_parser *p, const __u8 *b)
 {
-	if (p->state != RESP_HEADER_START || b[0] == '\r' || b[0] == '\n')
+	__u64 word = 0;
+	__u32 n;
+
+	if (p->method_length != 0)
 		return 0;
-	if (HTTP_LOWER(b[0]) == 'c' && HTTP_LOWER(b[1]) == 'o' && HTTP_LOWER(b[2]) == 'n' &&
-	    HTTP_LOWER(b[3]) == 't' && HTTP_LOWER(b[4]) == 'e' && HTTP_LOWER(b[5]) == 'n' &&
-	    HTTP_LOWER(b[6]) == 't' && b[7] == '-' && HTTP_LOWER(b[8]) == 'l' &&
-	    HTTP_LOWER(b[9]) == 'e' && HTTP_LOWER(b[10]) == 'n' && HTTP_LOWER(b[11]) == 'g' &&
-	    HTTP_LOWER(b[12]) == 't' && HTTP_LOWER(b[13]) == 'h' && b[14] == ':') {
-		p->content_length = 0;
-		p->state = RESP_HEADER_CONTENT_LENGTH;
-		return CONTENT_LENGTH_NAME_LEN + 1;
+	for (n = 0; n < HTTP_METHOD_MAX_LEN; n++) {
+		if (b[n] == ' ')
+			break;
+		if (b[n] < 'A' || b[n] > 'Z')
+			return 0;
+		word |= (__u64)b[n] << (n * 8);
 	}
-	if (HTTP_LOWER(b[0]) == 't' && HTTP_LOWER(b[1]) == 'r' && HTTP_LOWER(b[2]) == 'a' &&
-	    HTTP_LOWER(b[3]) == 'n' && HTTP_LOWER(b[4]) == 's' && HTTP_LOWER(b[5]) == 'f' &&
-	    HTTP_LOWER(b[6]) == 'e' && HTTP_LOWER(b[7]) == 'r' && b[8] == '-' &&
-	    HTTP_LOWER(b[9]) == 'e' && HTTP_LOWER(b[10]) == 'n' && HTTP_LOWER(b[11]) == 'c' &&
-	    HTTP_LOWER(b[12]) == 'o' && HTTP_LOWER(b[13]) == 'd' && HTTP_LOWER(b[14]) == 'i' &&
-	    HTTP_LOWER(b[15]) == 'n' && HTTP_LOWER(b[16]) == 'g' && b[17] == ':') {
-		p->chunked_match = 0;
-		p->state = RESP_HEADER_TRANSFER_ENCODING;
-		return TRANSFER_ENCODING_NAME_LEN + 1;
-	}
-	/* Neither name: the stepping path would clear both matches within
-	 * the first 15 bytes and reach RESP_HEADER_SKIP without leaving the
-	 * line, unless the line ends first, so only take the shortcut when
-	 * there is no LF among them. */
-	if (http_bytes_before_lf8(b) < 8 || http_bytes_before_lf8(b + 8) < 8)
+	if (n == 0 || n == HTTP_METHOD_MAX_LEN || word == HTTP2_PREFACE_METHOD)
 		return 0;
-	p->header_match = 0;
-	p->position = 16;
-	p->state = RESP_HEADER_SKIP;
-	return 16;
+	p->method_bytes = word;
+	p->method_length = n;
+	p->method = http_method_from_word(word);
+	p->state = HTTP_REQ_PATH;
+	return n + 1;
+}
+
+/* Path bytes up to (not including) the byte that ends the path, a word at
+ * a time, from a word boundary of the path. */
+static inline __u32 http_path_word(struct http_parser *p, const struct http_route_table *routes,
+				   const __u8 *b)
+{
+	__u64 w = http_load_word(b);
+	__u64 ends = http_bytes_equal(w, ' ') | http_bytes_equal(w, '?') | http_bytes_equal(w, '#') |
+		     http_bytes_equal(w, '\r') | http_bytes_equal(w, '\n');
+	__u32 n = ends ? http_first_flagged(ends) : 8, i;
+	__u64 words_hash = p->path_hash;
+
+	if (n == 0 || (p->path_length & 7))
+		return 0;
+	/* Route prefixes ending within these n bytes, by length. */
+	if (routes) {
+		for (i = 0; i < HTTP_ROUTE_GROUPS_MAX; i++) {
+			__u32 k = p->route_cursor & (HTTP_ROUTE_GROUPS_MAX - 1), taken;
+
+			if (p->route_cursor >= routes->count)
+				break;
+			taken = routes->by_length[k].length - p->path_length;
+			if (routes->by_length[k].length <= p->path_length || taken > n)
+				break;
+			if (routes->by_length[k].hash ==
+				    http_path_hash_final(taken == 8 ? http_hash_mix(words_hash, w) : words_hash,
+							 http_low_bytes(w, taken), routes->by_length[k].length) &&
+			    (p->route == 0 || routes->by_length[k].group + 1 < p->route))
+				p->route = routes->by_length[k].group + 1;
+			p->route_cursor = k + 1;
+		}
+	}
+	if (n == 8)
+		p->path_hash = http_hash_mix(words_hash, w);
+	else
+		p->path_partial = http_low_bytes(w, n);
+	p->path_length += n;
+	return n;
+}
+
+/* Bytes before the next LF (none of them changes the state). */
+static inline __u32 http_skip_word(const __u8 *b)
+{
+	__u64 lf = http_bytes_equal(http_load_word(b), '\n');
+
+	return lf ? http_first_flagged(lf) : 8;
+}
+
+/* Whether b (HTTP_METHOD_MAX_LEN + 1 bytes) starts a request line: an
+ * upper-case method and a space.  For finding a request at a packet start
+ * after framing was lost. */
+static inline int http_starts_request(const __u8 *b)
+{
+	struct http_parser probe;
+
+	probe.method_length = 0;
+	return http_method_word(&probe, b) != 0;
+}
+
+/* The status of a status line at b (12 bytes), else 0. */
+static inline __u32 http_status_at(const __u8 *b)
+{
+	struct http_parser probe;
+
+	probe.state = HTTP_STATUS_LINE;
+	probe.position = 0;
+	probe.status = 0;
+	return http_status_line_word(&probe, b) ? probe.status : 0;
 }
 
 /*
- * Skip body bytes without looking at them.  `available` is how many bytes the
- * caller has at this point; returns how many of them are body.  Sets
- * *event to RESP_EV_COMPLETE when the last of them ends the response.
+ * One word step at b, with `available` bytes readable there.  Returns the
+ * bytes taken (0: step a byte instead).
  */
-static inline __u64 http_response_skip(struct http_response_framing *p, __u64 available, int *event)
+static inline __u32 http_word_step(struct http_parser *p, const struct http_route_table *routes,
+				   const __u8 *b, __u32 available)
+{
+	__u32 taken = 0;
+
+	if (available < 8)
+		return 0;
+	/* Near the head limit, bytes: the byte machine reports the limit at
+	 * the byte that crosses it. */
+	if (http_in_head(p) && p->head_length + HTTP_WORD_STEP_BYTES > HTTP_HEAD_MAX)
+		return 0;
+	switch (p->state) {
+	case HTTP_REQ_METHOD:
+		if (available >= HTTP_METHOD_MAX_LEN + 1)
+			taken = http_method_word(p, b);
+		break;
+	case HTTP_REQ_PATH:
+		taken = http_path_word(p, routes, b);
+		break;
+	case HTTP_STATUS_LINE:
+		if (p->position == 0 && available >= 12)
+			taken = http_status_line_word(p, b);
+		break;
+	case HTTP_HEADER_START:
+		if (available >= HTTP_WORD_STEP_BYTES)
+			taken = http_header_start_word(p, b);
+		break;
+	default:
+		if (http_skips_to_lf(p->state))
+			taken = http_skip_word(b);
+		break;
+	}
+	if (http_in_head(p))
+		p->head_length += taken;
+	return taken;
+}
+
+/*
+ * Skip body bytes without looking at them.  `available` is how many bytes
+ * the caller has at this point; returns how many of them are body.  Sets
+ * *event to HTTP_EV_COMPLETE when the last of them ends the message.
+ */
+static inline __u64 http_skip(struct http_parser *p, __u64 available, int *event)
 {
 	__u64 n;
 
-	*event = RESP_EV_NONE;
+	*event = HTTP_EV_NONE;
 	switch (p->state) {
-	case RESP_BODY_LENGTH:
-	case RESP_CHUNK_DATA:
+	case HTTP_BODY_LENGTH:
+	case HTTP_CHUNK_DATA:
 		n = p->remaining < available ? p->remaining : available;
 		p->remaining -= n;
 		if (p->remaining == 0) {
-			if (p->state == RESP_BODY_LENGTH) {
-				p->state = RESP_COMPLETE;
-				*event = RESP_EV_COMPLETE;
+			if (p->state == HTTP_BODY_LENGTH) {
+				p->state = HTTP_COMPLETE;
+				*event = HTTP_EV_COMPLETE;
 			} else {
-				p->state = RESP_CHUNK_DATA_END;
+				p->state = HTTP_CHUNK_DATA_END;
 			}
 		}
 		return n;
-	case RESP_BODY_UNTIL_CLOSE:
-	case RESP_COMPLETE:
-	case RESP_ERROR:
+	case HTTP_BODY_UNTIL_CLOSE:
+		return available;
+	case HTTP_COMPLETE:
+		/* A finished response: more bytes belong to no request we
+		 * know.  A finished request: the next byte starts one. */
+		return (p->flags & HTTP_F_REQUEST) ? 0 : available;
+	case HTTP_ERROR:
 		return available;
 	default:
 		return 0;

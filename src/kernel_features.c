@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "kernel_features.h"
+#include "log.h"
 #include "target.h"
 
 #define VMLINUX_BTF_PATH "/sys/kernel/btf/vmlinux"
@@ -50,19 +51,19 @@ static void probe_privileges(struct kernel_features *f)
 }
 
 /*
- * Whether the kernel's BTF names the tracepoint's typedef, btf_trace_NAME.
- * The names sit NUL-terminated in BTF's string section, so a streaming search
- * for "\0btf_trace_NAME\0" answers without parsing 5 MB of BTF: parsing it
- * here was the daemon's peak memory.
+ * Whether a name is among the kernel's BTF strings: a kfunc's name, or a
+ * tracepoint's typedef btf_trace_NAME.  The names sit NUL-terminated in
+ * BTF's string section, so a streaming search for "\0NAME\0" answers
+ * without parsing 5 MB of BTF: parsing it here was the daemon's peak memory.
  */
-static bool btf_has_tracepoint(const char *btf_path, const char *name)
+static bool btf_has_name(const char *btf_path, const char *name)
 {
 	char needle[128], buf[65536];
 	size_t needle_len, kept = 0;
 	bool found = false;
 	FILE *f;
 
-	needle_len = snprintf(needle + 1, sizeof(needle) - 2, "btf_trace_%s", name) + 2;
+	needle_len = (size_t)snprintf(needle + 1, sizeof(needle) - 2, "%s", name) + 2;
 	needle[0] = '\0';
 	needle[needle_len - 1] = '\0';
 	f = fopen(btf_path, "re");
@@ -84,6 +85,14 @@ static bool btf_has_tracepoint(const char *btf_path, const char *name)
 	}
 	fclose(f);
 	return found;
+}
+
+static bool btf_has_tracepoint(const char *btf_path, const char *name)
+{
+	char typedef_name[96];
+
+	snprintf(typedef_name, sizeof(typedef_name), "btf_trace_%s", name);
+	return btf_has_name(btf_path, typedef_name);
 }
 
 static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -112,6 +121,8 @@ void kernel_features_probe(struct kernel_features *f)
 	f->recv_hook = f->btf && btf_has_tracepoint(VMLINUX_BTF_PATH, "sock_recv_length");
 	f->read_hook = f->tcp_read_hook || f->recv_hook;
 	f->state_hook = f->btf && btf_has_tracepoint(VMLINUX_BTF_PATH, "inet_sock_set_state");
+	f->open_coded_loops = f->btf && btf_has_name(VMLINUX_BTF_PATH, "bpf_iter_num_new") &&
+			      btf_has_name(VMLINUX_BTF_PATH, "bpf_iter_num_next");
 	libbpf_set_print(previous);
 }
 
@@ -137,8 +148,9 @@ const char *kernel_features_blocker(const struct kernel_features *f)
 		       "lockdown and seccomp): runway-bpfd needs BPF";
 	if (!f->sk_storage)
 		return "this kernel has no socket-local storage maps (BPF_MAP_TYPE_SK_STORAGE, 5.2+)";
-	if (!f->bpf_loop)
-		return "this kernel has no bpf_loop() helper (5.17+): runway-bpfd needs it to parse HTTP";
+	if (!f->bpf_loop && !f->open_coded_loops)
+		return "this kernel has neither bpf_loop() (5.17+) nor open-coded iterators (6.4+): runway-bpfd "
+		       "needs one of them to parse HTTP";
 	if (!f->state_hook)
 		return "this kernel has no sock:inet_sock_set_state tracepoint in its BTF (4.16+)";
 	return NULL;
@@ -149,13 +161,40 @@ void kernel_features_drop_read_hooks(struct kernel_features *f)
 	f->read_hook = f->tcp_read_hook = f->recv_hook = false;
 }
 
+int kernel_features_choose_loops(struct kernel_features *f, const char *mode)
+{
+	if (!mode || strcmp(mode, "auto") == 0)
+		return 0;
+	if (strcmp(mode, "bpf_loop") == 0) {
+		if (!f->bpf_loop) {
+			log_error("--loops bpf_loop: this kernel has no bpf_loop() helper (5.17+); use --loops auto");
+			return -1;
+		}
+		f->open_coded_loops = false;
+		return 0;
+	}
+	if (strcmp(mode, "open-coded") == 0) {
+		if (!f->open_coded_loops) {
+			log_error("--loops open-coded: this kernel has no open-coded iterators (bpf_iter_num_*, 6.4+); "
+				  "use --loops auto");
+			return -1;
+		}
+		return 0;
+	}
+	log_error("--loops %s: expected auto, open-coded or bpf_loop", mode);
+	return -1;
+}
+
 const char *kernel_features_hooks(const struct kernel_features *f)
 {
-	if (f->tcp_read_hook)
-		return "cgroup_skb/ingress,cgroup_skb/egress,tp_btf/tcp_rcv_space_adjust,tp_btf/inet_sock_set_state";
-	if (f->recv_hook)
-		return "cgroup_skb/ingress,cgroup_skb/egress,tp_btf/sock_recv_length,tp_btf/inet_sock_set_state";
-	return "cgroup_skb/ingress,cgroup_skb/egress,tp_btf/inet_sock_set_state";
+	static char hooks[256];
+	const char *read = f->tcp_read_hook ? "tp_btf/tcp_rcv_space_adjust," :
+			   f->recv_hook	    ? "tp_btf/sock_recv_length," :
+						      "";
+
+	snprintf(hooks, sizeof(hooks), "cgroup_skb/ingress,cgroup_skb/egress,%stp_btf/inet_sock_set_state,loops=%s",
+		 read, f->open_coded_loops ? "open-coded" : "bpf_loop");
+	return hooks;
 }
 
 static const char *yes_no(bool value)
@@ -177,6 +216,9 @@ void kernel_features_report(const struct kernel_features *f, FILE *out)
 	fprintf(out, "BPF programs (cgroup_skb): %s\n", yes_no(f->bpf_programs));
 	fprintf(out, "socket-local storage: %s\n", yes_no(f->sk_storage));
 	fprintf(out, "bpf_loop helper: %s\n", yes_no(f->bpf_loop));
+	fprintf(out, "open-coded iterators (bpf_iter_num_*): %s%s\n", yes_no(f->open_coded_loops),
+		f->open_coded_loops ? " (used: no indirect call per framing step)" :
+				      " (bpf_loop is used: one indirect call per framing step)");
 	fprintf(out, "tracepoint sock:inet_sock_set_state (tp_btf): %s\n", yes_no(f->state_hook));
 	fprintf(out, "tracepoint tcp:tcp_rcv_space_adjust (tp_btf): %s\n", yes_no(f->tcp_read_hook));
 	fprintf(out, "tracepoint sock:sock_recv_length (tp_btf): %s%s\n", yes_no(f->recv_hook),

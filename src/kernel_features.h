@@ -17,6 +17,7 @@ struct kernel_features {
 	bool bpf_programs;     /* a trivial cgroup_skb program loads */
 	bool sk_storage;       /* socket-local storage maps */
 	bool bpf_loop;         /* the bpf_loop() helper (5.17) */
+	bool open_coded_loops; /* bpf_iter_num_* kfuncs (6.4): loops without indirect calls */
 	bool read_hook;        /* one of the two below: the server's reads are seen */
 	bool tcp_read_hook;    /* tracepoint tcp:tcp_rcv_space_adjust (4.16), TCP only */
 	bool recv_hook;        /* tracepoint sock:sock_recv_length (6.3), every socket */
@@ -31,6 +32,11 @@ const char *kernel_features_blocker(const struct kernel_features *f);
 
 /* --no-read-hook: behave as on a kernel without them. */
 void kernel_features_drop_read_hooks(struct kernel_features *f);
+
+/* --loops: "auto" keeps what the kernel offers; "bpf_loop" forces the
+ * helper; "open-coded" insists on iterators.  Returns -1 (with the message
+ * printed) when the kernel cannot do what is asked. */
+int kernel_features_choose_loops(struct kernel_features *f, const char *mode);
 
 /* The hooks runway-bpfd attaches on this kernel, comma-separated. */
 const char *kernel_features_hooks(const struct kernel_features *f);

@@ -20,7 +20,7 @@
 
 /* A pod's servers may open listeners after we start; a --pid target's ports
  * were fixed at start. */
-static void refresh_listen_ports(struct metrics_context *m, const struct target *t)
+static void refresh_listen_ports(struct metrics_context *m, struct probes *p, const struct target *t)
 {
 	unsigned short ports[TARGET_MAX_PORTS];
 	size_t count;
@@ -28,10 +28,14 @@ static void refresh_listen_ports(struct metrics_context *m, const struct target 
 
 	count = listening_ports_of_cgroup(t->cgroup_dir, ports, TARGET_MAX_PORTS, &netns_pid);
 	metrics_set_listen_ports(m, ports, count);
+	/* The programs learn a new listener from its first SYN; this catches
+	 * one whose connections were all made before we started. */
+	probes_add_ports(p, TARGET_SLOT, ports, count);
 }
 
 static int run_check(void)
 {
+	const struct probes_config check_config = { .max_targets = 1, .target_level_min = 1, .target_level_max = 1 };
 	struct kernel_features features;
 	struct probes probes;
 	const char *blocker;
@@ -45,7 +49,7 @@ static int run_check(void)
 		return EXIT_USAGE;
 	}
 	/* The real test: our own programs through this kernel's verifier. */
-	err = probes_load_shared(&probes, &features);
+	err = probes_load(&probes, &features, &check_config);
 	probes_destroy(&probes);
 	if (err) {
 		printf("result: cannot run: our BPF programs do not load here (see the error above)\n");
@@ -69,6 +73,8 @@ int main(int argc, char **argv)
 {
 	struct http_endpoint endpoint = { .listen_fd = -1 };
 	struct probes probes = { 0 };
+	const char *route_prefixes[ROUTE_GROUPS_MAX];
+	struct probes_config config;
 	struct kernel_features features;
 	struct runway_options opts;
 	struct metrics_context metrics;
@@ -77,7 +83,8 @@ int main(int argc, char **argv)
 	struct target target;
 	const char *blocker;
 	sigset_t signals;
-	int err, exit_code = EXIT_RUNTIME;
+	int err, level, exit_code = EXIT_RUNTIME;
+	size_t i;
 	unsigned ticks = 0;
 
 	err = options_parse(&opts, argc, argv);
@@ -97,6 +104,8 @@ int main(int argc, char **argv)
 	}
 	if (opts.no_read_hook)
 		kernel_features_drop_read_hooks(&features);
+	if (kernel_features_choose_loops(&features, opts.loops))
+		return EXIT_USAGE;
 	if (target_resolve(&opts, &target))
 		return EXIT_USAGE;
 	if (strcmp(target.cgroup_dir, features.cgroup2_mount) == 0)
@@ -109,21 +118,36 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 
 	block_signals(&signals);
-	if (probes_load_shared(&probes, &features))
+	level = cgroup_level(target.cgroup_dir);
+	for (i = 0; i < opts.route_group_count; i++)
+		route_prefixes[i] = opts.route_groups[i].prefix;
+	config = (struct probes_config){
+		.max_targets = 1,
+		.target_level_min = level > 0 ? level : 0,
+		.target_level_max = level > 0 ? level : 0,
+		.learn_ports = target.all_ports,
+		.excluded_paths = opts.excluded_paths,
+		.excluded_path_count = opts.excluded_path_count,
+		.route_prefixes = route_prefixes,
+		.route_count = opts.route_group_count,
+	};
+	if (probes_load(&probes, &features, &config))
 		goto cleanup;
-	if (probes_attach_target(&probes, TARGET_SLOT, &target, &opts))
+	if (probes_add_target(&probes, TARGET_SLOT, target.cgroup_dir, target.ports, target.port_count))
 		goto cleanup;
 	if (metrics_init(&metrics, &probes, TARGET_SLOT, &target, kernel_features_hooks(&features))) {
 		log_error("cannot set up the metrics: %s", strerror(errno));
 		goto cleanup;
 	}
 	metrics_ready = true;
+	metrics.route_groups = opts.route_groups;
+	metrics.route_group_count = opts.route_group_count;
 	if (target.netns_pid > 0 && netns_open(&netns, target.netns_pid) == 0)
 		metrics.netns = &netns;
 	else
 		log_info("cannot open the network namespace of pid %d: accept-queue metrics are not exported", target.netns_pid);
 	if (target.all_ports)
-		refresh_listen_ports(&metrics, &target);
+		refresh_listen_ports(&metrics, &probes, &target);
 	else
 		metrics_set_listen_ports(&metrics, target.ports, target.port_count);
 	if (http_endpoint_start(&endpoint, &metrics))
@@ -138,7 +162,7 @@ int main(int argc, char **argv)
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
 		if (target.all_ports && ++ticks % LISTEN_PORT_REFRESH_S == 0)
-			refresh_listen_ports(&metrics, &target);
+			refresh_listen_ports(&metrics, &probes, &target);
 		if (sig < 0 && errno != EAGAIN && errno != EINTR) {
 			log_error("waiting for signals failed: %s", strerror(errno));
 			goto cleanup;
@@ -150,7 +174,7 @@ cleanup:
 	if (metrics_ready)
 		metrics_destroy(&metrics);
 	netns_close(&netns);
-	if (probes.shared)
+	if (probes.skel)
 		probes_destroy(&probes);
 	return exit_code;
 }

@@ -25,7 +25,20 @@ static const char *const untrack_reason_names[UNTRACK_REASON_COUNT] = {
 	[UNTRACK_NOT_HTTP] = "not_http",
 	[UNTRACK_UPGRADED] = "upgraded",
 	[UNTRACK_DESYNC] = "unparsable_response",
-	[UNTRACK_TOO_LONG] = "response_head_too_long",
+	[UNTRACK_PIPELINE_TOO_DEEP] = "pipeline_too_deep",
+};
+
+static const char *const inexact_reason_names[INEXACT_REASON_COUNT] = {
+	[INEXACT_RESPONSE_HEAD_TOO_LONG] = "response_head_too_long",
+	[INEXACT_REQUEST_HEAD_TOO_LONG] = "request_head_too_long",
+	[INEXACT_REQUEST_UNPARSABLE] = "unparsable_request",
+	[INEXACT_REQUEST_GAP] = "request_bytes_missing",
+	[INEXACT_JOINED] = "joined_mid_request",
+};
+
+static const char *const unserved_reason_names[UNSERVED_REASON_COUNT] = {
+	[UNSERVED_CLOSED] = "closed_before_start",
+	[UNSERVED_AFTER_CLOSE] = "after_server_close",
 };
 
 int metrics_init(struct metrics_context *m, const struct probes *p, __u32 slot,
@@ -245,11 +258,11 @@ static void render_durations(struct metrics_context *m, struct text_buffer *b)
 	header(b, "runway_request_duration_seconds", "histogram",
 	       "Server time of a request: from its first read by the server to its last response byte sent.");
 	for (method = 0; method < HTTP_METHOD_COUNT; method++) {
-		__u32 index = m->slot * HTTP_METHOD_COUNT + method;
+		struct method_key key = { .target = m->slot, .method = method };
 		__u64 total = 0;
 		int i;
 
-		if (lookup_percpu_sum(m, m->maps.request_durations, &index, (__u64 *)&h, WORDS_OF(h)))
+		if (lookup_percpu_sum(m, m->maps.request_durations, &key, (__u64 *)&h, WORDS_OF(h)))
 			continue;
 		for (i = 0; i < LATENCY_BUCKET_COUNT; i++)
 			total += h.buckets[i];
@@ -281,6 +294,60 @@ static void render_gauges(struct metrics_context *m, struct text_buffer *b, cons
 	       "Integral of runway_requests_queued over time: rate() of it is the exact mean.");
 	text_buffer_printf(b, "runway_requests_queued_seconds_total %.9f\n",
 			   gauge_integral_ns(&queued, now, &m->last_queued_integral_ns) / NS_PER_SECOND);
+}
+
+/* The seed's runway_requests_in_flight_by_route{route}, with the queued
+ * count and the integrals beside it; every group, with traffic or not. */
+static void render_route_gauges(struct metrics_context *m, struct text_buffer *b)
+{
+	struct request_events events[ROUTE_GROUPS_MAX];
+	__u64 now = monotonic_now_ns();
+	size_t i, count = m->route_group_count;
+
+	if (!count)
+		return;
+	for (i = 0; i < count && i < ROUTE_GROUPS_MAX; i++) {
+		struct route_key key = { .target = m->slot, .route = (__u32)i + 1 };
+
+		if (lookup_percpu_sum(m, m->maps.route_events, &key, (__u64 *)&events[i], WORDS_OF(events[i])))
+			memset(&events[i], 0, sizeof(events[i]));
+	}
+	header(b, "runway_requests_in_flight_by_route", "gauge",
+	       "Requests in flight (see runway_requests_in_flight), by route group (--route-group).");
+	for (i = 0; i < count; i++) {
+		struct gauge_counters g = in_flight_gauge(&events[i]);
+
+		text_buffer_printf(b, "runway_requests_in_flight_by_route{route=\"%s\"} %llu\n", m->route_groups[i].name,
+				   (unsigned long long)gauge_value(&g));
+	}
+	header(b, "runway_requests_in_flight_by_route_seconds_total", "counter",
+	       "Integral of runway_requests_in_flight_by_route over time: rate() of it is the exact mean.");
+	for (i = 0; i < count; i++) {
+		struct gauge_counters g = in_flight_gauge(&events[i]);
+
+		text_buffer_printf(b, "runway_requests_in_flight_by_route_seconds_total{route=\"%s\"} %.9f\n",
+				   m->route_groups[i].name,
+				   gauge_integral_ns(&g, now, &m->last_route_in_flight_integral_ns[i]) / NS_PER_SECOND);
+	}
+	if (!m->queue_metrics)
+		return;
+	header(b, "runway_requests_queued_by_route", "gauge",
+	       "Requests queued in the kernel (see runway_requests_queued), by route group (--route-group).");
+	for (i = 0; i < count; i++) {
+		struct gauge_counters g = queued_gauge(&events[i]);
+
+		text_buffer_printf(b, "runway_requests_queued_by_route{route=\"%s\"} %llu\n", m->route_groups[i].name,
+				   (unsigned long long)gauge_value(&g));
+	}
+	header(b, "runway_requests_queued_by_route_seconds_total", "counter",
+	       "Integral of runway_requests_queued_by_route over time: rate() of it is the exact mean.");
+	for (i = 0; i < count; i++) {
+		struct gauge_counters g = queued_gauge(&events[i]);
+
+		text_buffer_printf(b, "runway_requests_queued_by_route_seconds_total{route=\"%s\"} %.9f\n",
+				   m->route_groups[i].name,
+				   gauge_integral_ns(&g, now, &m->last_route_queued_integral_ns[i]) / NS_PER_SECOND);
+	}
 }
 
 static void render_queue_times(struct metrics_context *m, struct text_buffer *b)
@@ -395,12 +462,29 @@ static void render_self(struct metrics_context *m, struct text_buffer *b, const 
 	for (reason = 0; reason < UNTRACK_REASON_COUNT; reason++)
 		text_buffer_printf(b, "runway_bpfd_connections_untracked_total{reason=\"%s\"} %llu\n",
 				   untrack_reason_names[reason], (unsigned long long)c->untracked[reason]);
+	header(b, "runway_bpfd_connections_inexact_total", "counter",
+	       "Times a connection left the exact path: its requests are still counted, but a request's end (or begin) is taken from the next request line or the connection's close.");
+	for (reason = 0; reason < INEXACT_REASON_COUNT; reason++)
+		text_buffer_printf(b, "runway_bpfd_connections_inexact_total{reason=\"%s\"} %llu\n",
+				   inexact_reason_names[reason], (unsigned long long)c->inexact[reason]);
+	header(b, "runway_bpfd_connections_handshake_data_total", "counter",
+	       "Connections whose first request came with the packet that completed their handshake (an accept-queue overflow retried, TCP Fast Open).");
+	text_buffer_printf(b, "runway_bpfd_connections_handshake_data_total %llu\n",
+			   (unsigned long long)c->handshake_data);
+	header(b, "runway_bpfd_requests_unserved_total", "counter",
+	       "Requests whose bytes arrived but that the server never started on, by reason; not in runway_requests_total.");
+	for (reason = 0; reason < UNSERVED_REASON_COUNT; reason++)
+		text_buffer_printf(b, "runway_bpfd_requests_unserved_total{reason=\"%s\"} %llu\n",
+				   unserved_reason_names[reason], (unsigned long long)c->unserved[reason]);
+	header(b, "runway_bpfd_requests_joined_total", "counter",
+	       "Responses to requests that were under way when their connection was first seen (opened before the daemon started): in the gauges from then on, not in runway_requests_total (their method is unknown).");
+	text_buffer_printf(b, "runway_bpfd_requests_joined_total %llu\n", (unsigned long long)c->joined);
 	header(b, "runway_bpfd_state_refused_total", "counter",
 	       "Packets with data on server connections the kernel refused socket storage for (retried on each such packet): their requests are not counted.");
 	text_buffer_printf(b, "runway_bpfd_state_refused_total %llu\n", (unsigned long long)c->storage_full);
 	header(b, "runway_bpfd_requests_lost_total", "counter",
-	       "Requests answered but not in runway_requests_total: its series map was full.");
-	text_buffer_printf(b, "runway_bpfd_requests_lost_total %llu\n", (unsigned long long)c->status_series_full);
+	       "Requests answered (or to be) but not in runway_requests_total: its series map was full, or their connection stopped being tracked.");
+	text_buffer_printf(b, "runway_bpfd_requests_lost_total %llu\n", (unsigned long long)c->requests_lost);
 }
 
 /* The process_* metrics every Prometheus client library exports, so the
@@ -451,6 +535,7 @@ char *metrics_render(struct metrics_context *m, size_t *length)
 	if (lookup_percpu_sum(m, m->maps.target_counters, &m->slot, (__u64 *)&counters, WORDS_OF(counters)))
 		memset(&counters, 0, sizeof(counters));
 	render_gauges(m, &b, &counters);
+	render_route_gauges(m, &b);
 	render_requests_total(m, &b);
 	render_durations(m, &b);
 	render_queue_times(m, &b);

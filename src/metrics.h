@@ -9,6 +9,7 @@
 
 #include "netns.h"
 #include "probes.h"
+#include "route_groups.h"
 #include "target.h"
 
 /* Everything the exposition is rendered from.  Rendering runs on the HTTP
@@ -30,6 +31,11 @@ struct metrics_context {
 	 * snapshot of per-CPU values catches an end before its begin. */
 	__u64 last_in_flight_integral_ns;
 	__u64 last_queued_integral_ns;
+	/* --route-group, in the order given (route label = name). */
+	const struct route_group *route_groups;
+	size_t route_group_count;
+	__u64 last_route_in_flight_integral_ns[ROUTE_GROUPS_MAX];
+	__u64 last_route_queued_integral_ns[ROUTE_GROUPS_MAX];
 	/* Room for one per-CPU value of the largest map, reused by every
 	 * lookup of a scrape (under `lock`). */
 	__u64 *percpu_values;

@@ -26,6 +26,14 @@ void options_usage(FILE *out)
 		"  -l, --listen HOST:PORT serve /metrics here (default %s)\n"
 		"  -x, --exclude-path P   do not count requests to path P (repeatable; replaces\n"
 		"                         the defaults /metrics, /healthz, /health; \"\" excludes none)\n"
+		"      --route-group NAME=PATTERN\n"
+		"                         count requests whose path starts with PATTERN under\n"
+		"                         route=NAME (repeatable, at most %d; the first match wins).\n"
+		"                         PATTERN: a path prefix (/api/infer) or an anchored prefix\n"
+		"                         regex (^/api/infer, \\. for a dot)\n"
+		"      --loops MODE       how the programs loop over bytes: auto (default: open-coded\n"
+		"                         iterators where the kernel has them, else bpf_loop),\n"
+		"                         open-coded or bpf_loop\n"
 		"      --no-read-hook     do not attach the node-wide TCP read tracepoint: every TCP\n"
 		"                         read on the node gets cheaper, and requests count as in\n"
 		"                         flight from their arrival (no runway_requests_queued)\n"
@@ -33,7 +41,7 @@ void options_usage(FILE *out)
 		"  -v, --verbose          log attachment details\n"
 		"  -V, --version          print the version\n"
 		"  -h, --help             this text\n",
-		OPTIONS_DEFAULT_LISTEN);
+		OPTIONS_DEFAULT_LISTEN, ROUTE_GROUPS_MAX);
 }
 
 /* Whole string, decimal, within [min, max]. */
@@ -83,21 +91,24 @@ static int parse_listen(struct runway_options *opts, const char *text)
 
 int options_parse(struct runway_options *opts, int argc, char **argv)
 {
-	enum { OPT_CHECK = 0x100, OPT_NO_READ_HOOK };
+	enum { OPT_CHECK = 0x100, OPT_NO_READ_HOOK, OPT_ROUTE_GROUP, OPT_LOOPS };
 	static const struct option long_options[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "port", required_argument, NULL, 'P' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "exclude-path", required_argument, NULL, 'x' },
+		{ "route-group", required_argument, NULL, OPT_ROUTE_GROUP },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "no-read-hook", no_argument, NULL, OPT_NO_READ_HOOK },
+		{ "loops", required_argument, NULL, OPT_LOOPS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	bool excludes_given = false;
+	char error[512];
 	long value;
 	size_t i;
 	int opt;
@@ -149,11 +160,25 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 			}
 			opts->excluded_paths[opts->excluded_path_count++] = optarg;
 			break;
+		case OPT_ROUTE_GROUP:
+			if (route_groups_add(opts->route_groups, &opts->route_group_count, optarg, error,
+					     sizeof(error))) {
+				log_error("--route-group %s", error);
+				return -1;
+			}
+			break;
 		case OPT_CHECK:
 			opts->check_only = true;
 			break;
 		case OPT_NO_READ_HOOK:
 			opts->no_read_hook = true;
+			break;
+		case OPT_LOOPS:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "open-coded") && strcmp(optarg, "bpf_loop")) {
+				log_error("--loops %s: expected auto, open-coded or bpf_loop", optarg);
+				return -1;
+			}
+			opts->loops = optarg;
 			break;
 		case 'v':
 			opts->verbose = true;

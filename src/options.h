@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "route_groups.h"
+
 #define OPTIONS_MAX_PORTS 64
 #define OPTIONS_MAX_EXCLUDED_PATHS 64
 #define OPTIONS_DEFAULT_LISTEN "0.0.0.0:9091"
@@ -19,6 +21,9 @@ struct runway_options {
 	unsigned short listen_port;
 	const char *excluded_paths[OPTIONS_MAX_EXCLUDED_PATHS];
 	size_t excluded_path_count;
+	struct route_group route_groups[ROUTE_GROUPS_MAX]; /* --route-group, in the order given */
+	size_t route_group_count;
+	const char *loops;       /* --loops: auto, open-coded or bpf_loop */
 	bool check_only;
 	bool no_read_hook;
 	bool verbose;

@@ -39,6 +39,26 @@ int cgroup2_mount_point(char *buf, size_t size)
 	return err;
 }
 
+int cgroup_level(const char *dir)
+{
+	char mount[PATH_MAX];
+	size_t length;
+	const char *c;
+	int level = 0;
+
+	if (cgroup2_mount_point(mount, sizeof(mount)))
+		return -1;
+	length = strlen(mount);
+	while (length > 0 && mount[length - 1] == '/')
+		length--;
+	if (strncmp(dir, mount, length) != 0 || (dir[length] != '/' && dir[length] != '\0'))
+		return -1;
+	for (c = dir + length; *c; c++)
+		if (*c == '/' && c[1] && c[1] != '/')
+			level++;
+	return level;
+}
+
 static bool is_cgroup2_dir(const char *path)
 {
 	struct statfs fs;

@@ -26,6 +26,10 @@ int target_resolve(const struct runway_options *opts, struct target *t);
 /* Where the cgroup v2 hierarchy is mounted, from /proc/mounts. */
 int cgroup2_mount_point(char *buf, size_t size);
 
+/* Depth of a cgroup directory below the cgroup v2 mount (the root is 0),
+ * as the kernel counts cgroup levels; -1 if it is not under the mount. */
+int cgroup_level(const char *dir);
+
 /* TCP ports on which `pid` or one of its descendants has a listening socket,
  * in the network namespace of `pid`.  Returns the count (capped at max). */
 size_t listening_ports_of_process_tree(int pid, unsigned short *ports, size_t max);

@@ -13,10 +13,19 @@ Each route exercises one thing the daemon has to get right from the kernel:
     GET  /block?ms=N             async handler calling time.sleep: blocks the loop,
                                  so later requests wait in the kernel (queued)
     GET  /sync?ms=N              plain def handler, runs in the thread pool
+    GET  /cpu?ms=N               plain def handler that spins for N ms of its own CPU
+                                 time holding the GIL: the pod's one core of Python,
+                                 so it saturates at about one request at a time
+                                 (runway-sweep's CPU-bound example)
     GET  /stream?chunks=N&delay_ms=M
                                  chunked StreamingResponse, M ms before every chunk
     ANY  /status/{code}          that status with a small body (none for 1xx/204/304)
+    GET  /tokens?n=N&pause_ms=M  chunked StreamingResponse of 2N tiny chunks: N written
+                                 back to back (they merge into one packet, as LLM
+                                 token streams do), a pause of M ms, N more
+    GET  /headers?kib=K          200 with K KiB of response headers
     POST /echo                   reads the whole body, answers its length
+    POST /discard                answers without reading the body
     GET  /healthz                excluded from runway metrics by default
     GET  /metrics                the app's own metrics ("app metrics"), also excluded
     WS   /ws                     echoes messages (only if uvicorn has a WebSocket
@@ -69,6 +78,19 @@ def sync(ms: int = 100):
     return {"slept_ms": ms}
 
 
+@app.get("/cpu")
+def cpu(ms: int = 10):
+    # The thread's own CPU time, not the wall clock: a request costs N ms of
+    # CPU however many others share the GIL, as real CPU-bound work does.
+    # (Spinning until a wall-clock deadline would let concurrent requests
+    # overlap and never saturate.)
+    deadline = time.thread_time() + _seconds(ms)
+    spins = 0
+    while time.thread_time() < deadline:
+        spins += 1
+    return {"cpu_ms": ms, "spins": spins}
+
+
 @app.get("/stream")
 async def stream(chunks: int = 5, delay_ms: int = 100):
     count = max(0, min(chunks, MAX_CHUNKS))
@@ -85,6 +107,30 @@ async def stream(chunks: int = 5, delay_ms: int = 100):
     return StreamingResponse(generate(), media_type="text/plain")
 
 
+@app.get("/tokens")
+async def tokens(n: int = 16, pause_ms: int = 0):
+    count = max(0, min(n, MAX_CHUNKS))
+    pause = _seconds(pause_ms)
+
+    async def generate():
+        for i in range(count):
+            yield b"data: %d\n\n" % i
+        if pause:
+            await asyncio.sleep(pause)
+        for i in range(count):
+            yield b"data: %d\n\n" % (count + i)
+
+    return StreamingResponse(generate(), media_type="text/event-stream")
+
+
+@app.get("/headers")
+async def headers(kib: int = 1):
+    # 1 KiB header lines, as many as make `kib` KiB (few enough for
+    # http.client's limit of 100 headers).
+    lines = max(0, min(kib, 64))
+    return PlainTextResponse("ok\n", headers={"x-pad-%02d" % i: "v" * 1014 for i in range(lines)})
+
+
 @app.api_route("/status/{code}",
                methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
 async def status(code: int):
@@ -99,6 +145,11 @@ async def status(code: int):
 async def echo(request: Request):
     body = await request.body()
     return {"length": len(body)}
+
+
+@app.post("/discard")
+async def discard():
+    return PlainTextResponse("not read\n")
 
 
 @app.get("/healthz")

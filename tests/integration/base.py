@@ -14,6 +14,7 @@ import prom
 
 class Config:
     daemon = None   # path of build/runway-bpfd
+    sweep = None    # path of build/runway-sweep
     workdir = None  # logs of this run, one folder per test
     version = None  # content of VERSION
 
@@ -49,6 +50,7 @@ def stacks(*names):
 
 class RunwayCase(unittest.TestCase):
     stack = "uvloop"
+    daemon_extra = ()  # flags every daemon of the test case gets
 
     def setUp(self):
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.id())
@@ -73,7 +75,7 @@ class RunwayCase(unittest.TestCase):
         """The daemon on `app` (--pid) unless args say otherwise."""
         if args is None:
             args = ["--pid", str(app.pid)]
-        d = fixtures.Daemon(CONFIG.daemon, args, self.logdir,
+        d = fixtures.Daemon(CONFIG.daemon, list(args) + list(self.daemon_extra), self.logdir,
                             name=name or "daemon-%d" % len(self.log_paths))
         self.log_paths.append(d.log_path)
         self.addCleanup(d.stop)

@@ -57,6 +57,13 @@ class Cgroup:
         self.path = os.path.join(root, prefix + secrets.token_hex(4))
         os.mkdir(self.path)
 
+    @classmethod
+    def at(cls, path):
+        """An existing cgroup directory, e.g. a child of one of ours."""
+        cgroup = cls.__new__(cls)
+        cgroup.path = path
+        return cgroup
+
     def procs(self):
         try:
             with open(os.path.join(self.path, "cgroup.procs")) as f:

@@ -71,7 +71,15 @@ class Uvicorn:
     pinned to CPU 0.  `pid` is uvicorn's own pid (the wrapper shell execs)."""
 
     def __init__(self, logdir, stack="uvloop", host="127.0.0.1", backlog=None,
-                 workers=None, cpu=0, name="uvicorn"):
+                 workers=None, cpu=0, name="uvicorn", cgroup=None, subdir=None,
+                 extra_args=()):
+        """cgroup: an env.Cgroup to run in (the test owns it) instead of a
+        fresh one; subdir: run in a child cgroup of it, as a container runs
+        under its pod's cgroup."""
+        self.extra_args = list(extra_args)
+        self.own_cgroup = cgroup is None
+        self.cgroup = cgroup
+        self.subdir = subdir
         self.stack = stack
         self.host = host
         self.backlog = backlog
@@ -80,7 +88,6 @@ class Uvicorn:
         self.log_path = os.path.join(logdir, name + ".log")
         self.port = None
         self.proc = None
-        self.cgroup = None
 
     @property
     def pid(self):
@@ -97,14 +104,22 @@ class Uvicorn:
             args += ["--backlog", str(self.backlog)]
         if self.workers is not None:
             args += ["--workers", str(self.workers)]
+        args += self.extra_args
         # Not env.cpus(): run.py has pinned itself (and so this shell) to CPU 1.
         pin = "taskset -c %d " % self.cpu if self.cpu is not None and self.cpu < os.cpu_count() else ""
         return ("echo $$ > %s && exec %s%s" %
-                (shlex.quote(os.path.join(self.cgroup.path, "cgroup.procs")),
+                (shlex.quote(os.path.join(self.cgroup_dir(), "cgroup.procs")),
                  pin, " ".join(shlex.quote(a) for a in args)))
 
+    def cgroup_dir(self):
+        """The cgroup uvicorn's processes are in."""
+        return os.path.join(self.cgroup.path, self.subdir) if self.subdir else self.cgroup.path
+
     def start(self, timeout=30.0):
-        self.cgroup = env.Cgroup()
+        if self.cgroup is None:
+            self.cgroup = env.Cgroup()
+        if self.subdir:
+            os.makedirs(self.cgroup_dir(), exist_ok=True)
         _track(self, True)
         self.port = env.free_port(self.host)
         with open(self.log_path, "ab") as log:
@@ -146,7 +161,9 @@ class Uvicorn:
                 pass
             except ProcessLookupError:
                 pass
-        if self.cgroup is not None:
+        if self.subdir and self.cgroup is not None:
+            env.Cgroup.at(self.cgroup_dir()).remove()
+        if self.own_cgroup and self.cgroup is not None:
             self.cgroup.remove()  # SIGKILLs whatever is left in it
         if self.proc is not None:
             try:

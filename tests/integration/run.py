@@ -4,6 +4,8 @@
 
     /usr/bin/python3 tests/integration/run.py --daemon build/runway-bpfd [-k WORD]... [-v]
 
+runway-sweep is taken from next to the daemon unless --sweep names it.
+
 Needs root (BPF, cgroup v2) and Debian's python3-uvicorn, -fastapi, -uvloop,
 -httptools, -h11, -wsproto, plus promtool, ss and taskset.  If
 `runway-bpfd --check` says this kernel cannot run the daemon, every test is
@@ -127,6 +129,7 @@ def probe(daemon, shown):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--daemon", required=True, help="path of runway-bpfd")
+    ap.add_argument("--sweep", help="path of runway-sweep (default: next to the daemon)")
     ap.add_argument("-k", action="append", default=[], metavar="WORD",
                     help="run only tests whose id contains WORD (repeatable)")
     ap.add_argument("-v", "--verbose", action="store_true", help="a line when a test starts")
@@ -150,6 +153,8 @@ def main():
     env.pin_to(1)
 
     base.CONFIG.daemon = os.path.abspath(args.daemon)
+    base.CONFIG.sweep = os.path.abspath(
+        args.sweep or os.path.join(os.path.dirname(args.daemon), "runway-sweep"))
     base.CONFIG.workdir = tempfile.mkdtemp(prefix="runway-it-")
     try:
         with open(os.path.join(os.path.dirname(os.path.dirname(HERE)), "VERSION")) as f:
@@ -178,6 +183,10 @@ def main():
         shutil.copy2(base.CONFIG.daemon, copy)
         print("testing a copy of %s: %s" % (base.CONFIG.daemon, copy), flush=True)
         base.CONFIG.daemon = copy
+    if os.path.isfile(base.CONFIG.sweep):
+        copy = os.path.join(base.CONFIG.workdir, os.path.basename(base.CONFIG.sweep))
+        shutil.copy2(base.CONFIG.sweep, copy)
+        base.CONFIG.sweep = copy
     verdict = probe(base.CONFIG.daemon, shown)
     try:
         if verdict is None:

@@ -540,6 +540,26 @@ class CgroupTarget(RunwayCase):
     def test_cgroup_with_port(self):
         self._run(lambda app: ["--port", str(app.port)])
 
+    def test_server_in_a_child_cgroup_created_later(self):
+        """A pod's container cgroup is made after the daemon attached to
+        the pod: its server is found through the pod, from its first
+        connection on."""
+        pod = env.Cgroup()
+        self.addCleanup(pod.remove)
+        d = self.start_daemon(args=["--cgroup", pod.path])
+        before = d.scrape()
+        app = self.start_app(cgroup=pod, subdir="container")
+        for _ in range(5):
+            self.assertEqual(one_shot(app.host, app.port, "GET", "/")[0], 200)
+        ka = KeepAlive(app.host, app.port)
+        try:
+            for _ in range(3):
+                self.assertEqual(ka.request("GET", "/status/404")[0], 404)
+        finally:
+            ka.close()
+        # The readiness probe of start_app() itself went to /healthz: excluded.
+        self.settle(d, before, {("GET", "200"): 5, ("GET", "404"): 3})
+
 
 class Workers(RunwayCase):
     """--pid of a uvicorn supervisor: its worker processes serve the requests."""
