@@ -22,8 +22,11 @@
  *
  * and answers {"requests": [per target], "active_s": [per target], "elapsed_s": s}.
  * EOF on stdin closes the connections and exits 0.  A connection error, a
- * response that is not 200, or one without Content-Length ends the program
- * with status 1 and one line on stderr.
+ * response that is not 200, or a server closing a connection ends the
+ * program with status 1 and one line on stderr.
+ *
+ * Responses are framed by src/loadgen's parser, the one runway-sweep and
+ * bench/closedloop use.
  *
  * Why slices: on a shared VM the speed of a CPU drifts by 10-40 % within a
  * second.  Servers measured in interleaved slices of a few milliseconds see
@@ -46,9 +49,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http_response.h"
+
 #define MAX_TARGETS 8
 #define MAX_CONNECTIONS 256
-#define RESPONSE_BUFFER 4096
+#define RECEIVE_BUFFER 4096
 #define REQUEST_BUFFER 512
 #define STALL_S 30.0
 
@@ -56,8 +61,7 @@ struct connection {
 	int fd;
 	int target;
 	int in_flight;
-	size_t have;
-	char buffer[RESPONSE_BUFFER];
+	struct http_response response;
 };
 
 struct target {
@@ -134,7 +138,6 @@ static void open_connection(struct load *l, struct connection *c, int target)
 		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->target = target;
 	c->in_flight = 0;
-	c->have = 0;
 	event.data.ptr = c;
 	if (epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, c->fd, &event))
 		fail("epoll_ctl", strerror(errno));
@@ -149,45 +152,34 @@ static void send_request(struct load *l, struct connection *c)
 	if (n != (ssize_t)l->request_length)
 		fail("send", n < 0 ? strerror(errno) : "short write");
 	c->in_flight = 1;
-	c->have = 0;
-}
-
-/* 1 when c's buffer holds one whole response, 0 when more must be read. */
-static int response_complete(struct connection *c)
-{
-	char *head_end, *line;
-	long length = -1;
-
-	c->buffer[c->have] = '\0';
-	head_end = strstr(c->buffer, "\r\n\r\n");
-	if (!head_end)
-		return 0;
-	if (strncmp(c->buffer, "HTTP/1.1 200 ", 13) != 0)
-		fail("response is not 200", strtok(c->buffer, "\r\n"));
-	for (line = strstr(c->buffer, "\r\n"); line && line < head_end; line = strstr(line + 2, "\r\n")) {
-		if (strncasecmp(line + 2, "content-length:", 15) == 0)
-			length = strtol(line + 17, NULL, 10);
-	}
-	if (length < 0)
-		fail("response without Content-Length", NULL);
-	if (c->have > (size_t)(head_end + 4 - c->buffer) + (size_t)length)
-		fail("more bytes than one response (pipelining is not used)", NULL);
-	return c->have == (size_t)(head_end + 4 - c->buffer) + (size_t)length;
+	http_response_begin(&c->response, false);
 }
 
 /* Reads what c has; 1 when its response is complete. */
 static int receive(struct connection *c)
 {
-	ssize_t n = recv(c->fd, c->buffer + c->have, sizeof(c->buffer) - 1 - c->have, 0);
+	char buffer[RECEIVE_BUFFER];
+	ssize_t n = recv(c->fd, buffer, sizeof(buffer), 0);
+	size_t used;
 
 	if (n == 0)
 		fail("the server closed a keep-alive connection", NULL);
 	if (n < 0)
 		fail("recv", strerror(errno));
-	c->have += (size_t)n;
-	if (c->have == sizeof(c->buffer) - 1)
-		fail("response larger than the buffer", NULL);
-	return response_complete(c);
+	if (!c->in_flight)
+		fail("bytes on an idle connection", NULL);
+	used = http_response_feed(&c->response, buffer, (size_t)n);
+	if (c->response.state == HTTP_RESPONSE_BAD)
+		fail("bad response", c->response.error);
+	if (c->response.state != HTTP_RESPONSE_DONE)
+		return 0;
+	if (used != (size_t)n)
+		fail("more bytes than one response (pipelining is not used)", NULL);
+	if (c->response.status != 200)
+		fail("response is not 200", c->response.head);
+	if (c->response.close)
+		fail("the server closes the connection after a response", NULL);
+	return 1;
 }
 
 static void reset_counts(struct load *l)
@@ -235,12 +227,8 @@ static void pump(struct load *l, int active, long *budget, double deadline)
 		for (int i = 0; i < n; i++) {
 			struct connection *c = events[i].data.ptr;
 
-			/* An idle connection that turns readable was closed (receive()
-			 * fails and says so) or sent bytes nobody asked for. */
-			if (!c->in_flight) {
-				receive(c);
-				fail("bytes on an idle connection", NULL);
-			}
+			/* An idle connection that turns readable was closed or sent
+			 * bytes nobody asked for: receive() fails and says which. */
 			if (!receive(c))
 				continue;
 			last_progress = now_s();
