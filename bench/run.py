@@ -50,21 +50,22 @@ def parts_help():
 
 def select_parts(text):
     """The parts named in --only (numbers or names, comma-separated), in the
-    order given; None and a message when one is unknown."""
+    order given; None and a one-line message when one is unknown."""
     by_key = {}
     for p in PARTS:
         by_key[str(p.NUMBER)] = p
         by_key[p.NAME] = p
+    known = "give numbers 1-%d or names %s (see --help)" % (len(PARTS), ", ".join(p.NAME for p in PARTS))
     chosen = []
     for key in (k.strip() for k in text.split(",")):
         if not key:
             continue
         if key not in by_key:
-            return None, "bench: no part %r in --only; the parts are:\n%s" % (key, parts_help())
+            return None, "bench: no part %r in --only: %s" % (key, known)
         if by_key[key] not in chosen:
             chosen.append(by_key[key])
     if not chosen:
-        return None, "bench: --only names no part; the parts are:\n" + parts_help()
+        return None, "bench: --only names no part: " + known
     return chosen, None
 
 
