@@ -474,22 +474,13 @@ def node_busy_s():
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_steal_s(cpu):
-    """Time the hypervisor gave one CPU to someone else, seconds."""
-    with open("/proc/stat") as f:
-        for line in f:
-            if line.startswith("cpu%d " % cpu):
-                return int(line.split()[8]) / os.sysconf("SC_CLK_TCK")
-    return 0.0
-
-
 # --------------------------------------------------------------------------
 # The daemon's BPF programs.
 
 def bpf_ids_of(pid):
     """(program ids, map ids) that pid holds: the prog_id: and map_id: lines
     of /proc/PID/fdinfo (program, link and map fds).  bpftool's pid column
-    cannot be used: it needs BPF iterators, which are not on every kernel."""
+    is no help: it is empty on this machine."""
     progs, maps = set(), set()
     fd_dir = "/proc/%d/fdinfo" % pid
     for fd in os.listdir(fd_dir):
@@ -604,6 +595,9 @@ def short_name(name):
     return name[len("runway_"):] if name.startswith("runway_") else name
 
 
+# --------------------------------------------------------------------------
+# Rounds without and with the daemon.
+
 def alternate(bench, pairs, target_pid, measure, max_pairs=None):
     """Rounds without and with runway-bpfd attached to target_pid, in pairs
     (the order swapped every pair), until `pairs` pairs ran with the same
@@ -611,7 +605,8 @@ def alternate(bench, pairs, target_pid, measure, max_pairs=None):
     its rounds: another daemon's node-wide hooks starting or stopping
     within a pair would be measured as ours.  Before each pair it waits for
     the node to have no other runway-bpfd (Run.wait_quiet).  At most
-    max_pairs (default 3 x pairs) pairs are tried.  measure(daemon or None) -> a dict.
+    max_pairs (default 3 x pairs) pairs are tried.
+    measure(daemon or None) -> a dict.
 
     Returns (pairs of (without, with) results, pairs tried)."""
     max_pairs = max_pairs or 3 * pairs

@@ -133,8 +133,8 @@ def run(bench):
         d.stop()
         uv.stop()
     bench.table.add("4", "gauges back at 0 after every cell", "all of part 4",
-                   "yes" if not stuck else "stuck: " + "; ".join(stuck), "0 when idle",
-                   not stuck)
+                    "yes" if not stuck else "stuck: " + "; ".join(stuck), "0 when idle",
+                    not stuck)
     d_lines = [
         "### Part 4, every cell",
         "",
@@ -199,5 +199,5 @@ def seed_accuracy(bench, routes, warm, measure, n=16):
         time.sleep(1.0 if route != "block" else 0.5 + n * 0.02)
     uv.stop()
     bench.table.add("4", "seed's in-app gauge (sampled at 20 Hz)", "uvloop+httptools, N=%d keep-alive" % n,
-                   ", ".join("%s %s" % (r, fmt_pct((m / t - 1) * 100, 0)) for r, t, m in out),
-                   "(info: blind to the kernel queue)")
+                    ", ".join("%s %s" % (r, fmt_pct((m / t - 1) * 100, 0)) for r, t, m in out),
+                    "(info: blind to the kernel queue)")

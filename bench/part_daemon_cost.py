@@ -69,15 +69,15 @@ def run(bench):
                                          "bytes_memlock")} for m in maps],
         "prog_bytes_memlock": prog_bytes}
     bench.table.add("3", "daemon CPU per million requests", "wrk -c16 %d s, %d req, scrape every 1 s"
-                   % (seconds, res["requests"]),
-                   "%.4f s" % per_million, "< 0.05 s", per_million < 0.05)
+                    % (seconds, res["requests"]),
+                    "%.4f s" % per_million, "< 0.05 s", per_million < 0.05)
     bench.table.add("3", "daemon CPU per scrape; idle; at start-up", "idle target",
-                   "%.2f ms per scrape; %.3f ms/s idle; %.0f ms to start (BPF load, verifier)" %
-                   ((s1 - s0) / 1e6 / n_scrapes, idle_ms_per_s, startup_cpu / 1e6), "(info)")
+                    "%.2f ms per scrape; %.3f ms/s idle; %.0f ms to start (BPF load, verifier)" %
+                    ((s1 - s0) / 1e6 / n_scrapes, idle_ms_per_s, startup_cpu / 1e6), "(info)")
     bench.table.add("3", "daemon resident memory", "steady, after the run",
-                   "%.1f MiB" % (rss / 1024), "< 16 MiB", rss < 16 * 1024)
+                    "%.1f MiB" % (rss / 1024), "< 16 MiB", rss < 16 * 1024)
     bench.table.add("3", "daemon resident memory, peak", "VmHWM (reached at start-up)",
-                   "%.1f MiB" % (hwm / 1024), "< 16 MiB", hwm < 16 * 1024)
+                    "%.1f MiB" % (hwm / 1024), "< 16 MiB", hwm < 16 * 1024)
     biggest = sorted(maps, key=lambda m: -m.get("bytes_memlock", 0))[:3]
     bench.table.add("3", "memory held by its BPF maps", "%d maps, %d possible CPUs" % (
         len(maps), os.cpu_count()),
@@ -86,5 +86,5 @@ def run(bench):
                                          for m in biggest), prog_bytes / 1024), "(info)")
     if conn_map:
         bench.table.add("3", "per-connection state", "sk_storage, freed with the socket",
-                       "%d B of value per connection (not in the map's memlock)" %
-                       conn_map[0].get("bytes_value", 0), "(info)")
+                        "%d B of value per connection (not in the map's memlock)" %
+                        conn_map[0].get("bytes_value", 0), "(info)")

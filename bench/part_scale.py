@@ -45,9 +45,9 @@ def run(bench):
         "runway_bpfd_connections %d; lost %d" % (conns, m1.get("runway_bpfd_state_refused_total")),
         "= opened", conns == opened["opened"] and opened["opened"] >= n_idle * 0.99)
     bench.table.add("6", "daemon RSS and BPF maps, %d connections" % opened["opened"], "",
-                   "RSS %.1f -> %.1f MiB; maps %.2f MiB" % (
+                    "RSS %.1f -> %.1f MiB; maps %.2f MiB" % (
                        rss0 / 1024, rss1 / 1024, sum(m.get("bytes_memlock", 0) for m in maps) / 2**20),
-                   "< 16 MiB", rss1 < 16 * 1024)
+                    "< 16 MiB", rss1 < 16 * 1024)
     client.popen.stdin.write(b"\n")
     client.popen.stdin.flush()
     read_json_line(client, 60)
@@ -61,13 +61,13 @@ def run(bench):
         time.sleep(0.1)
     got = m2.get("runway_bpfd_connections")
     bench.table.add("6", "after the client closes them", "",
-                   "runway_bpfd_connections %d after %.1f s; in flight %d, queued %d" % (
+                    "runway_bpfd_connections %d after %.1f s; in flight %d, queued %d" % (
                        got, time.monotonic() - t_close, m2.get("runway_requests_in_flight") or 0,
                        m2.get("runway_requests_queued") or 0),
-                   "0", got == 0 and m2.gauge() == 0)
+                    "0", got == 0 and m2.gauge() == 0)
     bench.table.raw["scale_idle"] = {"opened": opened, "connections_gauge": conns, "rss_kib": [rss0, rss1],
-                                    "requests_counted": (m1.get("runway_requests_total") or 0) -
-                                    (m0.get("runway_requests_total") or 0)}
+                                     "requests_counted": (m1.get("runway_requests_total") or 0) -
+                                     (m0.get("runway_requests_total") or 0)}
 
     log("part 6: connection churn, %d s" % churn_s)
     m0 = d.scrape()
@@ -94,21 +94,21 @@ def run(bench):
         (m0.get("runway_bpfd_connections_untracked_total") or 0)
     rate = res["connections"] / res["elapsed"]
     bench.table.add("6", "churn: requests counted", "64 clients, new connection per request, %.0f conn/s for %.0f s"
-                   % (rate, res["elapsed"]),
-                   "%d of %d answered (200: %d); %d client errors" % (all_counted, res["requests"], counted,
+                    % (rate, res["elapsed"]),
+                    "%d of %d answered (200: %d); %d client errors" % (all_counted, res["requests"], counted,
                                                                       res["errors"]),
-                   "= answered", counted == res["requests"] and all_counted == res["requests"])
+                    "= answered", counted == res["requests"] and all_counted == res["requests"])
     bench.table.add("6", "churn: state left behind", "",
-                   "connections %d (seen %d of %d), in flight %d, queued %d, lost %d, untracked %d; "
-                   "RSS %.1f -> %.1f MiB" % (
+                    "connections %d (seen %d of %d), in flight %d, queued %d, lost %d, untracked %d; "
+                    "RSS %.1f -> %.1f MiB" % (
                        m1.get("runway_bpfd_connections"), conns_counted, res["connections"],
                        m1.get("runway_requests_in_flight") or 0, m1.get("runway_requests_queued") or 0,
                        lost, untracked, rss0 / 1024, rss1 / 1024),
-                   "all 0, RSS flat",
-                   m1.get("runway_bpfd_connections") == 0 and m1.gauge() == 0 and lost == 0 and
-                   rss1 < rss0 + 2048)
+                    "all 0, RSS flat",
+                    m1.get("runway_bpfd_connections") == 0 and m1.gauge() == 0 and lost == 0 and
+                    rss1 < rss0 + 2048)
     bench.table.raw["scale_churn"] = {"client": res, "counted_200": counted, "counted_all": all_counted,
-                                     "connections_counted": conns_counted, "rss_kib": [rss0, rss1]}
+                                      "connections_counted": conns_counted, "rss_kib": [rss0, rss1]}
     d.stop()
     uv.stop()
     storage_full(bench)
@@ -167,13 +167,13 @@ def storage_full(bench, k=50, requests_each=3):
         "refused >= requests sent (one data packet each, retried); gauges 0",
         lost >= o1["opened"] * requests_each and m1.get("runway_bpfd_connections") == 0 and m1.gauge() == 0)
     bench.table.add("6", "... then optmem_max restored", "%d more connections x 1 request" % o2["opened"],
-                   "connections %d, requests counted %d; after close: connections %d, state_refused_total +%d" % (
+                    "connections %d, requests counted %d; after close: connections %d, state_refused_total +%d" % (
                        m2.get("runway_bpfd_connections"), delta(m1, m2, "runway_requests_total"),
                        m3.get("runway_bpfd_connections"), delta(m1, m3, "runway_bpfd_state_refused_total")),
-                   "= opened, then 0",
-                   m2.get("runway_bpfd_connections") == o2["opened"] and
-                   m3.get("runway_bpfd_connections") == 0)
+                    "= opened, then 0",
+                    m2.get("runway_bpfd_connections") == o2["opened"] and
+                    m3.get("runway_bpfd_connections") == 0)
     bench.table.raw["storage_full"] = {"lost_delta": lost, "connections": k, "requests_each": requests_each}
     bench.table.add("6", "other maps", "requests_by_status (per-CPU hash)",
-                   "cannot fill from one target: 10 methods x 500 statuses < its 32768 entries; "
-                   "a full map would count runway_bpfd_requests_lost_total", "(by construction)")
+                    "cannot fill from one target: 10 methods x 500 statuses < its 32768 entries; "
+                    "a full map would count runway_bpfd_requests_lost_total", "(by construction)")

@@ -82,15 +82,16 @@ def run(bench):
     bench.table.raw["scrape_latency"] = results
     r = results["runway-bpfd"]
     bench.table.add("5", "/metrics latency under load, runway-bpfd",
-                   "wrk -c64 on uvicorn + a busy loop per CPU (CPUs %.0f %% busy); scraper SCHED_FIFO" % r["cpu_busy_pct"],
-                   "p50 %.2f ms, p99 %.2f ms (max %.2f, n=%d)" % (r["p50"], r["p99"], r["max"], r["n"]),
-                   "p99 < 5 ms", r["p99"] < 5.0)
+                    "wrk -c64 on uvicorn + a busy loop per CPU (CPUs %.0f %% busy); scraper SCHED_FIFO" %
+                    r["cpu_busy_pct"],
+                    "p50 %.2f ms, p99 %.2f ms (max %.2f, n=%d)" % (r["p50"], r["p99"], r["max"], r["n"]),
+                    "p99 < 5 ms", r["p99"] < 5.0)
     ri, si = results["runway-bpfd idle"], results["seed idle"]
     bench.table.add("5", "/metrics latency, idle node", "runway-bpfd; seed's thread",
-                   "p50 %.2f / p99 %.2f ms; p50 %.2f / p99 %.2f ms" % (ri["p50"], ri["p99"], si["p50"], si["p99"]),
-                   "(info)")
+                    "p50 %.2f / p99 %.2f ms; p50 %.2f / p99 %.2f ms" % (ri["p50"], ri["p99"], si["p50"], si["p99"]),
+                    "(info)")
     s = results["seed"]
     bench.table.add("5", "/metrics latency under load, seed's metrics thread",
-                   "same load on the middleware app; CPUs %.0f %% busy" % s["cpu_busy_pct"],
-                   "p50 %.2f ms, p99 %.2f ms (max %.2f, n=%d)" % (s["p50"], s["p99"], s["max"], s["n"]),
-                   "(seed measured: 20 ms median, 32 ms max)")
+                    "same load on the middleware app; CPUs %.0f %% busy" % s["cpu_busy_pct"],
+                    "p50 %.2f ms, p99 %.2f ms (max %.2f, n=%d)" % (s["p50"], s["p99"], s["max"], s["n"]),
+                    "(seed measured: 20 ms median, 32 ms max)")
