@@ -474,6 +474,18 @@ def node_busy_s():
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_times_s(cpu):
+    """(busy, steal) seconds of one CPU: busy is user, nice, system, irq and
+    softirq; steal the time the hypervisor ran something else on it."""
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu%d " % cpu):
+                v = [int(x) for x in line.split()[1:9]]
+                hz = os.sysconf("SC_CLK_TCK")
+                return (v[0] + v[1] + v[2] + v[5] + v[6]) / hz, v[7] / hz
+    raise RuntimeError("no cpu%d in /proc/stat" % cpu)
+
+
 # --------------------------------------------------------------------------
 # The daemon's BPF programs.
 

@@ -32,8 +32,8 @@ standard error of the median to about 1 % of H's CPU per request then, and
 well under that on a quiet machine.
 """
 
-from common import (STACK_LABEL, KeepaliveLoad, Uvicorn, alternate, counted_delta, log, median, median_se, pm,
-                    verdict_upper)
+from common import (STACK_LABEL, TARGET_CPU, KeepaliveLoad, Uvicorn, alternate, counted_delta, cpu_times_s, log,
+                    median, median_se, pm, verdict_upper)
 
 NUMBER = 1
 NAME = "target_cpu"
@@ -53,14 +53,22 @@ def measure_round(load, servers, seconds):
     """CPU per request (us) and requests per second of each server, over one
     round of slices."""
     u0 = [s.cgroup.usage_us() for s in servers]
+    busy0, steal0 = cpu_times_s(TARGET_CPU)
     res = load.slices(seconds, SLICE_MS)
+    busy1, steal1 = cpu_times_s(TARGET_CPU)
     u1 = [s.cgroup.usage_us() for s in servers]
     for i, s in enumerate(servers):
         if res["requests"][i] == 0:
             raise RuntimeError("%s answered no request in a round" % s.name)
+    ours_s = sum(u1[i] - u0[i] for i in range(len(servers))) / 1e6
     return {"us": [(u1[i] - u0[i]) / res["requests"][i] for i in range(len(servers))],
             "rps": [res["requests"][i] / res["active_s"][i] for i in range(len(servers))],
-            "requests": res["requests"]}
+            "requests": res["requests"],
+            # What else ran on the target's CPU: other work (the servers are
+            # pinned there, so the rest of its busy time is not ours), and
+            # the hypervisor's steal.
+            "others_pct": max(0.0, (busy1 - busy0) - ours_s) / res["elapsed_s"] * 100,
+            "steal_pct": (steal1 - steal0) / res["elapsed_s"] * 100}
 
 
 def run(bench):
@@ -143,6 +151,12 @@ def report(bench, label, pairs, tried, H, S, U):
               "runway-bpfd x%.3f, seed x%.3f" % (
                   median([on["rps"][H] / no["rps"][H] for no, on in pairs]),
                   median([r["rps"][S] / r["rps"][H] for r in without])), "(info)")
+    everything = without + attached
+    table.add("1", "other work on CPU 0 during the rounds", label,
+              "%.0f %% of its time (median of rounds; max %.0f %%); hypervisor steal %.1f %%" % (
+                  median([r["others_pct"] for r in everything]), max(r["others_pct"] for r in everything),
+                  median([r["steal_pct"] for r in everything])),
+              "(info: the servers share CPU 0 with it)")
     table.add("1", "control: the hello world on a unix socket", label,
               "%.1f us/request without the daemon, %.1f with" % (
                   median([r["us"][U] for r in without]), median([r["us"][U] for r in attached])),
