@@ -14,7 +14,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(OUTPUT) \
-	  -DRUNWAY_VERSION='"$(VERSION)"'
+	  -DRUNWAY_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(OUTPUT) \
 	      -Wall -Werror -Wno-unused-function
 LDLIBS := -lbpf -lelf -lz -lmicrohttpd -lpthread
@@ -51,7 +51,7 @@ LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(DAEMON_OBJS)) \
 .DELETE_ON_ERROR:
 # The BPF object is an input of the skeleton, not a throw-away: keep it.
 .SECONDARY:
-.PHONY: all clean test unit-test integration-test demo bench deps
+.PHONY: all clean test unit-test integration-test demo bench deps fuzz sanitize-test
 
 all: $(OUTPUT)/runway-bpfd $(OUTPUT)/runway-sweep
 
@@ -117,6 +117,39 @@ integration-test: $(OUTPUT)/runway-bpfd $(OUTPUT)/runway-sweep
 		--sweep $(OUTPUT)/runway-sweep
 
 test: unit-test integration-test
+
+# libFuzzer on the HTTP framing (tests/fuzz/): whole vs byte by byte vs cut
+# where the input says.  New inputs go to $(OUTPUT)/fuzz/corpus, a crash to
+# $(OUTPUT)/fuzz/crash-*; tests/fuzz/corpus holds the seeds.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_DIR := $(OUTPUT)/fuzz
+FUZZ_FLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Iinclude \
+	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+$(FUZZ_DIR)/fuzz_framing: tests/fuzz/fuzz_framing.c include/http_framing.h tests/unit/framing_driver.h
+	$(Q)mkdir -p $(FUZZ_DIR)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) $< -o $@
+
+fuzz: $(FUZZ_DIR)/fuzz_framing
+	$(Q)mkdir -p $(FUZZ_DIR)/corpus
+	@# A small quarantine: every segment is a heap buffer of its own.
+	$(Q)ASAN_OPTIONS=$${ASAN_OPTIONS:-quarantine_size_mb=16} $< -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus tests/fuzz/corpus
+
+# The daemon and the unit tests built with AddressSanitizer and UBSan into
+# $(OUTPUT)/sanitize (the BPF object is the same clang -target bpf build),
+# then the unit tests and the integration tests of the daemon under load and
+# scrapes (SANITIZE_TESTS) against the sanitized daemon.
+SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SANITIZE_TESTS ?= -k ExactCounts_uvloop -k Throughput_uvloop -k HostileClients -k test_listeners
+
+sanitize-test:
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/sanitize EXTRA_CFLAGS="$(SANITIZE_FLAGS)" unit-test
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/sanitize EXTRA_CFLAGS="$(SANITIZE_FLAGS)" all
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(PYTHON) tests/integration/run.py --daemon $(OUTPUT)/sanitize/runway-bpfd $(SANITIZE_TESTS)
 
 deps:
 	$(Q)scripts/install-deps.sh

@@ -153,6 +153,7 @@ static __always_inline void request_bytes_arrived(struct ingress_scan *scan, con
 
 	if (!(cs->flags & CONN_RCV_SYNCED)) {
 		cs->rcv_next = seg->seq;
+		cs->first_seq = seg->seq;
 		__sync_fetch_and_or(&cs->flags, CONN_RCV_SYNCED);
 	}
 	if ((__s32)(end - cs->rcv_next) <= 0)
@@ -190,7 +191,9 @@ static __always_inline void request_bytes_arrived(struct ingress_scan *scan, con
 	/* Every step takes a byte or more. */
 	run_loop(kind, seg->payload_length + 1, pending ? ingress_step_pending : ingress_step_socket, scan);
 	scan_window_release(scratch);
-	if (!pending && scan->untrack)
+	if (!pending && scan->untrack == ENQUEUE_CLOSED_MEANWHILE)
+		closed_meanwhile(cs, scan->sk, scan->now);
+	else if (!pending && scan->untrack)
 		connection_untrack(cs, scan->sk, scan->untrack - 1, scan->now);
 }
 

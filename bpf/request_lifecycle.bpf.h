@@ -98,6 +98,21 @@ static __always_inline void head_end(struct conn_state *cs, __u32 status, int an
 		account_answer(slot, method, status, now - read_ns);
 }
 
+/* The status a request ending now gets from its response so far. */
+static __always_inline __u32 response_status(const struct conn_state *cs)
+{
+	__u32 status = cs->response.status;
+
+	if (cs->flags & CONN_COARSE)
+		return cs->coarse_status;
+	/* Only a status line read to its end has a status, and only if the
+	 * parser was begun for this head. */
+	if (cs->response_generation != cs->head_generation || cs->response.state == HTTP_STATUS_LINE ||
+	    status < 100 || status > 599)
+		return RUNWAY_STATUS_NONE;
+	return status;
+}
+
 /* The next waiting request becomes the head, if the head has ended: from
  * egress when a response completes, and from ingress after a push (the
  * head may have ended between its look and its push).  copied_seq: how far
@@ -124,6 +139,9 @@ static __always_inline void head_advance(struct conn_state *cs, void *sk, __u32 
 	r = pl->waiting[h % RUNWAY_PIPELINE_DEPTH];
 	/* In flight from now if the server has read it: its turn is now. */
 	head_begin(cs, &r, !read_hook_enabled || read_past(copied_seq, r.start_seq) ? now : 0);
+	if (cs->flags & CONN_CLOSED)
+		/* The close ended what it saw; this head came after. */
+		head_end(cs, response_status(cs), 0, now);
 }
 
 /* Every waiting request ends without having begun: the connection closed
@@ -158,19 +176,15 @@ static __always_inline void ring_drain(struct conn_state *cs, void *sk, int lost
 	}
 }
 
-/* The status a request ending now gets from its response so far. */
-static __always_inline __u32 response_status(const struct conn_state *cs)
+/*
+ * The connection closed while we were adding a request (on another CPU: the
+ * close tracepoint and the packet programs do not wait for each other).
+ * The close ended what it saw; end what came after it, the same way.
+ */
+static __always_inline void closed_meanwhile(struct conn_state *cs, void *sk, __u64 now)
 {
-	__u32 status = cs->response.status;
-
-	if (cs->flags & CONN_COARSE)
-		return cs->coarse_status;
-	/* Only a status line read to its end has a status, and only if the
-	 * parser was begun for this head. */
-	if (cs->response_generation != cs->head_generation || cs->response.state == HTTP_STATUS_LINE ||
-	    status < 100 || status > 599)
-		return RUNWAY_STATUS_NONE;
-	return status;
+	head_end(cs, response_status(cs), 0, now);
+	ring_drain(cs, sk, 0, now);
 }
 
 /* Stop looking at a connection: its head ends now, its waiting requests
@@ -192,12 +206,18 @@ static __always_inline void connection_inexact(struct conn_state *cs, __u32 flag
 	count_inexact(slot_of(cs), reason);
 }
 
+/* request_enqueue() found the connection closed after it began: see
+ * closed_meanwhile(). */
+#define ENQUEUE_CLOSED_MEANWHILE (UNTRACK_REASON_COUNT + 1)
+
 /*
  * A request identified at ingress joins the connection's queue.  early_read_ns:
  * the server read it before its request line was complete (0 if not).
- * Returns 0, or an untrack reason + 1: the caller stops tracking the
- * connection after its loop over the packet (connection_untrack() has a loop
- * of its own, which the verifier should not meet inside another).
+ * Returns 0, an untrack reason + 1 (the caller stops tracking the connection
+ * after its loop over the packet: connection_untrack() has a loop of its
+ * own, which the verifier should not meet inside another), or
+ * ENQUEUE_CLOSED_MEANWHILE (the caller calls closed_meanwhile() after its
+ * loop, likewise).
  */
 static __always_inline int request_enqueue(struct conn_state *cs, void *sk, const struct request_info *r,
 					   __u64 early_read_ns, __u32 copied_seq, __u64 now, const int pending)
@@ -215,7 +235,7 @@ static __always_inline int request_enqueue(struct conn_state *cs, void *sk, cons
 		if (cs->flags & CONN_COARSE)
 			cs->coarse_status = 0;
 		head_begin(cs, r, !read_hook_enabled ? r->arrival_ns : early_read_ns);
-		return 0;
+		return !pending && (cs->flags & CONN_CLOSED) ? ENQUEUE_CLOSED_MEANWHILE : 0;
 	}
 	/* Pipelined behind the head. */
 	if (pending) {
@@ -239,7 +259,7 @@ static __always_inline int request_enqueue(struct conn_state *cs, void *sk, cons
 	pl->waiting[cs->ring_tail % RUNWAY_PIPELINE_DEPTH] = *r;
 	__sync_fetch_and_add(&cs->ring_tail, 1);
 	head_advance(cs, sk, copied_seq, now);
-	return 0;
+	return (cs->flags & CONN_CLOSED) ? ENQUEUE_CLOSED_MEANWHILE : 0;
 }
 
 /* The server read from the connection (the read tracepoint). */

@@ -404,6 +404,16 @@ static __always_inline void connection_claim_pending(struct sock *sk)
 	pending = bpf_map_lookup_elem(&pending_connections, &key);
 	if (!pending || !pending->target)
 		return;
+	/* The same addresses may come back with a later connection (a client
+	 * port reused after one that never got a socket): the state is this
+	 * connection's only if its first request byte is where the kernel
+	 * starts it (rcv_nxt: at it, or past it for Fast Open data). */
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp || (__s32)(tp->rcv_nxt - pending->first_seq) < 0 ||
+	    (__s32)(pending->rcv_next - tp->rcv_nxt) < 0) {
+		bpf_map_delete_elem(&pending_connections, &key);
+		return;
+	}
 	slot = pending->target - 1;
 	c = counters_of(slot);
 	cs = bpf_sk_storage_get(&connections, sk, pending, BPF_SK_STORAGE_GET_F_CREATE);
@@ -413,7 +423,10 @@ static __always_inline void connection_claim_pending(struct sock *sk)
 			__sync_fetch_and_add(&c->storage_full, 1);
 		return;
 	}
-	__sync_fetch_and_and(&cs->flags, ~CONN_PENDING);
+	/* A packet on another CPU may have claimed the socket first: then the
+	 * storage is its, not a copy of ours, and it counts its own requests. */
+	if (!(__sync_fetch_and_and(&cs->flags, ~CONN_PENDING) & CONN_PENDING))
+		return;
 	if (c) {
 		__sync_fetch_and_add(&c->connections_opened, 1);
 		__sync_fetch_and_add(&c->handshake_data, 1);
@@ -432,9 +445,7 @@ static __always_inline void connection_claim_pending(struct sock *sk)
 		observe_queue_time(slot, &cs->head, cs->read_ns - cs->head.arrival_ns);
 	}
 	/* TCP Fast Open: the server may have read it already. */
-	tp = bpf_skc_to_tcp_sock(sk);
-	if (tp)
-		request_read(cs, tp->copied_seq, bpf_ktime_get_ns());
+	request_read(cs, tp->copied_seq, bpf_ktime_get_ns());
 }
 
 /* A connection's state changed.  SYN_RECV -> ESTABLISHED: a server socket

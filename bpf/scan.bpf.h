@@ -18,8 +18,11 @@
 /* Bytes copied out of the packet at a time. */
 #define SCAN_WINDOW 256
 
+/* The word steps may look HTTP_WORD_STEP_BYTES ahead of any byte of the
+ * window (they only use what `available` says is there): the padding keeps
+ * those reads inside the buffer. */
 struct scan_window {
-	__u8 bytes[SCAN_WINDOW];
+	__u8 bytes[SCAN_WINDOW + HTTP_WORD_STEP_BYTES];
 };
 
 /* The windows live in a per-CPU map: the stack (512 bytes with every call
@@ -121,7 +124,7 @@ static __always_inline int scan_step(struct __sk_buff *skb, struct http_parser *
 	}
 	at = offset - pos->window_start;
 	taken = 0;
-	if (at <= SCAN_WINDOW - HTTP_WORD_STEP_BYTES)
+	if (at < SCAN_WINDOW)
 		taken = framing_word(p, (const struct word_input *)&window->bytes[at], pos->window_length - at);
 	if (taken) {
 		pos->offset = offset + taken;

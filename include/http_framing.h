@@ -701,8 +701,9 @@ static inline int http_step(struct http_parser *p, const struct http_route_table
  * that do (an LF, the end of a path) are left to http_step().
  * ------------------------------------------------------------------- */
 
-/* Bytes a word step may look at: the longest, a Transfer-Encoding name. */
-#define HTTP_WORD_STEP_BYTES 18
+/* Bytes a word step may look at: up to four words of a line. */
+#define HTTP_WORD_STEP_WORDS 4
+#define HTTP_WORD_STEP_BYTES (8 * HTTP_WORD_STEP_WORDS)
 
 /* In these states every byte before the next LF leaves the parser as it is. */
 static inline int http_skips_to_lf(__u32 state)
@@ -760,8 +761,9 @@ static inline __u32 http_status_line_word(struct http_parser *p, const __u8 *b)
 
 	if ((w & 0x000000ffffffffffULL) != WORD8('H', 'T', 'T', 'P', '/', 0, 0, 0))
 		return 0;
-	/* Stepping fails on an LF anywhere in the line before the status. */
-	if (http_bytes_equal(w & 0xffffffff00000000ULL, '\n') || b[8] == '\n')
+	/* Stepping takes any byte at 5-8 but LF, which ends the line too
+	 * early: leave that case to it. */
+	if (b[5] == '\n' || b[6] == '\n' || b[7] == '\n' || b[8] == '\n')
 		return 0;
 	if (b[9] < '0' || b[9] > '9' || b[10] < '0' || b[10] > '9' || b[11] < '0' || b[11] > '9')
 		return 0;
@@ -837,12 +839,59 @@ static inline __u32 http_path_word(struct http_parser *p, const struct http_rout
 	return n;
 }
 
-/* Bytes before the next LF (none of them changes the state). */
-static inline __u32 http_skip_word(const __u8 *b)
+/* The words before the next LF (none of them changes the state), and in
+ * the head, the LF itself: it makes the same transition whatever came
+ * before it on the line. */
+static inline __u32 http_skip_words(struct http_parser *p, const __u8 *b, __u32 available)
 {
-	__u64 lf = http_bytes_equal(http_load_word(b), '\n');
+	__u32 k, taken = 0;
 
-	return lf ? http_first_flagged(lf) : 8;
+	for (k = 0; k < HTTP_WORD_STEP_WORDS; k++) {
+		__u64 lf;
+
+		if (available < taken + 8)
+			break;
+		lf = http_bytes_equal(http_load_word(b + taken), '\n');
+		if (!lf) {
+			taken += 8;
+			continue;
+		}
+		taken += http_first_flagged(lf);
+		if (p->state == HTTP_TRAILER_SKIP) {
+			p->state = HTTP_TRAILER_START;
+			return taken + 1;
+		}
+		if (p->state != HTTP_CHUNK_EXTENSION) {
+			p->state = HTTP_HEADER_START;
+			return taken + 1;
+		}
+		/* A chunk-size line's LF decides on the size: stepped. */
+		return taken;
+	}
+	return taken;
+}
+
+/* Content-Length digits (and the spaces or CR around them) up to the LF,
+ * which ends the value: as stepping would take them. */
+static inline __u32 http_content_length_word(struct http_parser *p, const __u8 *b)
+{
+	__u32 i;
+
+	for (i = 0; i < 8; i++) {
+		__u8 c = b[i];
+
+		if (c == '\n') {
+			p->state = HTTP_HEADER_START;
+			return i + 1;
+		}
+		if (c >= '0' && c <= '9') {
+			p->content_length = p->content_length * 10 + (c - '0');
+			if (p->content_length > HTTP_BODY_LENGTH_MAX)
+				p->content_length = HTTP_BODY_LENGTH_MAX;
+			p->flags |= HTTP_F_HAS_LENGTH;
+		}
+	}
+	return 8;
 }
 
 /* Whether b (HTTP_METHOD_MAX_LEN + 1 bytes) starts a request line: an
@@ -874,13 +923,14 @@ static inline __u32 http_status_at(const __u8 *b)
 static inline __u32 http_word_step(struct http_parser *p, const struct http_route_table *routes,
 				   const __u8 *b, __u32 available)
 {
+	int in_head = http_in_head(p);
 	__u32 taken = 0;
 
 	if (available < 8)
 		return 0;
 	/* Near the head limit, bytes: the byte machine reports the limit at
 	 * the byte that crosses it. */
-	if (http_in_head(p) && p->head_length + HTTP_WORD_STEP_BYTES > HTTP_HEAD_MAX)
+	if (in_head && p->head_length + HTTP_WORD_STEP_BYTES > HTTP_HEAD_MAX)
 		return 0;
 	switch (p->state) {
 	case HTTP_REQ_METHOD:
@@ -895,15 +945,18 @@ static inline __u32 http_word_step(struct http_parser *p, const struct http_rout
 			taken = http_status_line_word(p, b);
 		break;
 	case HTTP_HEADER_START:
-		if (available >= HTTP_WORD_STEP_BYTES)
+		if (available >= TRANSFER_ENCODING_NAME_LEN + 1)
 			taken = http_header_start_word(p, b);
+		break;
+	case HTTP_HEADER_CONTENT_LENGTH:
+		taken = http_content_length_word(p, b);
 		break;
 	default:
 		if (http_skips_to_lf(p->state))
-			taken = http_skip_word(b);
+			taken = http_skip_words(p, b, available);
 		break;
 	}
-	if (http_in_head(p))
+	if (in_head)
 		p->head_length += taken;
 	return taken;
 }

@@ -144,6 +144,8 @@ struct conn_state {
 	__u32 ring_head;       /* next waiting request to take */
 	__u32 ring_tail;       /* next free place in the ring */
 	__u32 coarse_status;   /* off the exact path: status of the head's response */
+	__u32 first_seq;       /* sequence number of the first request byte we saw */
+	__u32 pad;
 	__u64 read_ns;         /* the head became in flight */
 	__u64 early_read_ns;   /* the server read the request being parsed before its line ended */
 	struct request_info head;

@@ -4,14 +4,17 @@
 # Idempotent: on a machine that has them all, it does nothing (no apt-get).
 set -eu
 
-# Build: BPF objects, skeletons, the daemon, the unit tests.
+# Build: BPF objects, skeletons, the daemon, the unit tests; libFuzzer's
+# runtime for make fuzz (gcc brings ASan and UBSan for make sanitize-test).
 BUILD="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmicrohttpd-dev
-libcmocka-dev make gcc pkg-config"
+libcmocka-dev make gcc pkg-config libclang-rt-dev"
 # Integration tests, demo, benchmarks: uvicorn + FastAPI from Debian (no PyPI),
 # prometheus_client for the seed's middleware that the benchmarks compare with,
-# promtool, wrk, ss (iproute2), taskset (util-linux), ps/pgrep (procps), curl.
+# promtool, wrk, ab (apache2-utils), ss (iproute2), taskset and unshare
+# (util-linux), ps/pgrep (procps), curl.
 TEST="python3 python3-uvicorn python3-fastapi python3-uvloop python3-httptools
-python3-h11 python3-wsproto python3-prometheus-client prometheus wrk iproute2 util-linux procps curl"
+python3-h11 python3-wsproto python3-prometheus-client prometheus wrk apache2-utils iproute2
+util-linux procps curl"
 
 missing=""
 for pkg in $BUILD $TEST; do

@@ -9,6 +9,7 @@
 
 #include "http_endpoint.h"
 #include "kernel_features.h"
+#include "listener_audit.h"
 #include "log.h"
 #include "metrics.h"
 #include "options.h"
@@ -18,19 +19,24 @@
 #define TARGET_SLOT 0
 #define LISTEN_PORT_REFRESH_S 5
 
-/* A pod's servers may open listeners after we start; a --pid target's ports
- * were fixed at start. */
-static void refresh_listen_ports(struct metrics_context *m, struct probes *p, const struct target *t)
+/* A pod's servers may open listeners after we start (a --pid target's ports
+ * were fixed at start), and any target may open one we cannot watch. */
+static void refresh_listeners(struct metrics_context *m, struct probes *p, const struct target *t,
+			      struct listener_audit *audit)
 {
 	unsigned short ports[TARGET_MAX_PORTS];
 	size_t count;
 	int netns_pid;
 
-	count = listening_ports_of_cgroup(t->cgroup_dir, ports, TARGET_MAX_PORTS, &netns_pid);
-	metrics_set_listen_ports(m, ports, count);
-	/* The programs learn a new listener from its first SYN; this catches
-	 * one whose connections were all made before we started. */
-	probes_add_ports(p, TARGET_SLOT, ports, count);
+	if (t->all_ports) {
+		count = listening_ports_of_cgroup(t->cgroup_dir, ports, TARGET_MAX_PORTS, &netns_pid);
+		metrics_set_listen_ports(m, ports, count);
+		/* The programs learn a new listener from its first SYN; this
+		 * catches one whose connections were all made before we started. */
+		probes_add_ports(p, TARGET_SLOT, ports, count);
+	}
+	listener_audit_run(audit, t);
+	metrics_set_listeners_unwatchable(m, audit->counts);
 }
 
 static int run_check(void)
@@ -79,6 +85,7 @@ int main(int argc, char **argv)
 	struct runway_options opts;
 	struct metrics_context metrics;
 	struct netns_handles netns = { .netstat_fd = -1, .sock_diag_fd = -1 };
+	struct listener_audit audit;
 	bool metrics_ready = false;
 	struct target target;
 	const char *blocker;
@@ -91,6 +98,7 @@ int main(int argc, char **argv)
 	if (err)
 		return err > 0 ? EXIT_SUCCESS : EXIT_USAGE;
 	log_set_verbose(opts.verbose);
+	listener_audit_init(&audit);
 	if (opts.check_only)
 		return run_check();
 
@@ -118,6 +126,10 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 
 	block_signals(&signals);
+	/* Serving before the programs load: /healthz answers during the
+	 * seconds a load takes, /-/ready only once they are attached. */
+	if (http_endpoint_start(&endpoint))
+		goto cleanup;
 	level = cgroup_level(target.cgroup_dir);
 	for (i = 0; i < opts.route_group_count; i++)
 		route_prefixes[i] = opts.route_groups[i].prefix;
@@ -146,27 +158,27 @@ int main(int argc, char **argv)
 		metrics.netns = &netns;
 	else
 		log_info("cannot open the network namespace of pid %d: accept-queue metrics are not exported", target.netns_pid);
-	if (target.all_ports)
-		refresh_listen_ports(&metrics, &probes, &target);
-	else
+	if (!target.all_ports)
 		metrics_set_listen_ports(&metrics, target.ports, target.port_count);
-	if (http_endpoint_start(&endpoint, &metrics))
-		goto cleanup;
+	refresh_listeners(&metrics, &probes, &target, &audit);
+	http_endpoint_set_ready(&endpoint, &metrics);
 	log_info("watching cgroup %s, serving http://%s:%u/metrics", target.cgroup_dir, opts.listen_host,
 		 opts.listen_port);
 
 	for (;;) {
 		struct timespec timeout = { .tv_sec = 1 };
 		int sig = sigtimedwait(&signals, NULL, &timeout);
+		/* Saved at once: the refresh below reads /proc and sets errno. */
+		int wait_errno = errno;
 
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
-		if (target.all_ports && ++ticks % LISTEN_PORT_REFRESH_S == 0)
-			refresh_listen_ports(&metrics, &probes, &target);
-		if (sig < 0 && errno != EAGAIN && errno != EINTR) {
-			log_error("waiting for signals failed: %s", strerror(errno));
+		if (sig < 0 && wait_errno != EAGAIN && wait_errno != EINTR) {
+			log_error("waiting for signals failed: %s", strerror(wait_errno));
 			goto cleanup;
 		}
+		if (++ticks % LISTEN_PORT_REFRESH_S == 0)
+			refresh_listeners(&metrics, &probes, &target, &audit);
 	}
 	exit_code = EXIT_SUCCESS;
 cleanup:
@@ -174,6 +186,7 @@ cleanup:
 	if (metrics_ready)
 		metrics_destroy(&metrics);
 	netns_close(&netns);
+	listener_audit_close(&audit);
 	if (probes.skel)
 		probes_destroy(&probes);
 	return exit_code;

@@ -72,6 +72,13 @@ void metrics_set_listen_ports(struct metrics_context *m, const unsigned short *p
 	pthread_mutex_unlock(&m->lock);
 }
 
+void metrics_set_listeners_unwatchable(struct metrics_context *m, const unsigned counts[UNWATCHABLE_REASON_COUNT])
+{
+	pthread_mutex_lock(&m->lock);
+	memcpy(m->listeners_unwatchable, counts, sizeof(m->listeners_unwatchable));
+	pthread_mutex_unlock(&m->lock);
+}
+
 void metrics_destroy(struct metrics_context *m)
 {
 	pthread_mutex_destroy(&m->lock);
@@ -238,7 +245,10 @@ static void render_requests_total(struct metrics_context *m, struct text_buffer 
 		if (lookup_percpu_sum(m, m->maps.requests_by_status, &key, &rows[count].count, 1) == 0)
 			count++;
 	}
-	qsort(rows, count, sizeof(*rows), compare_status_counts);
+	/* qsort(NULL, 0, ...) is undefined behaviour: before the first
+	 * request there are no rows at all. */
+	if (count)
+		qsort(rows, count, sizeof(*rows), compare_status_counts);
 	for (i = 0; i < count; i++) {
 		unsigned method = rows[i].key.method < HTTP_METHOD_COUNT ? rows[i].key.method : HTTP_OTHER;
 
@@ -485,6 +495,11 @@ static void render_self(struct metrics_context *m, struct text_buffer *b, const 
 	header(b, "runway_bpfd_requests_lost_total", "counter",
 	       "Requests answered (or to be) but not in runway_requests_total: its series map was full, or their connection stopped being tracked.");
 	text_buffer_printf(b, "runway_bpfd_requests_lost_total %llu\n", (unsigned long long)c->requests_lost);
+	header(b, "runway_bpfd_listeners_unwatchable", "gauge",
+	       "Listening sockets of the target whose requests are not counted: unix sockets, and TCP sockets created in another cgroup.");
+	for (reason = 0; reason < UNWATCHABLE_REASON_COUNT; reason++)
+		text_buffer_printf(b, "runway_bpfd_listeners_unwatchable{reason=\"%s\"} %u\n",
+				   unwatchable_reason_names[reason], m->listeners_unwatchable[reason]);
 }
 
 /* The process_* metrics every Prometheus client library exports, so the

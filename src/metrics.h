@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+#include "listener_audit.h"
 #include "netns.h"
 #include "probes.h"
 #include "route_groups.h"
@@ -27,6 +28,8 @@ struct metrics_context {
 	/* The target's listening ports, refreshed by the main loop. */
 	unsigned short listen_ports[TARGET_MAX_PORTS];
 	size_t listen_port_count;
+	/* Listeners we cannot watch, by enum unwatchable_reason (listener_audit.h). */
+	unsigned listeners_unwatchable[UNWATCHABLE_REASON_COUNT];
 	/* Last integrals served: a counter must never go down, even when a
 	 * snapshot of per-CPU values catches an end before its begin. */
 	__u64 last_in_flight_integral_ns;
@@ -46,6 +49,7 @@ int metrics_init(struct metrics_context *m, const struct probes *p, __u32 slot,
 		 const struct target *t, const char *hooks);
 void metrics_destroy(struct metrics_context *m);
 void metrics_set_listen_ports(struct metrics_context *m, const unsigned short *ports, size_t count);
+void metrics_set_listeners_unwatchable(struct metrics_context *m, const unsigned counts[UNWATCHABLE_REASON_COUNT]);
 
 /* The whole exposition as a malloc'd string (free() it); NULL on failure. */
 char *metrics_render(struct metrics_context *m, size_t *length);

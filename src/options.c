@@ -23,7 +23,7 @@ void options_usage(FILE *out)
 		"  -p, --pid PID          watch the server connections of PID and its children\n"
 		"  -c, --cgroup PATH      watch every process of this cgroup v2 directory (a pod)\n"
 		"  -P, --port N           only connections to local TCP port N (repeatable)\n"
-		"  -l, --listen HOST:PORT serve /metrics here (default %s)\n"
+		"  -l, --listen HOST:PORT serve /metrics, /healthz, /-/ready here (default %s)\n"
 		"  -x, --exclude-path P   do not count requests to path P (repeatable; replaces\n"
 		"                         the defaults /metrics, /healthz, /health; \"\" excludes none)\n"
 		"      --route-group NAME=PATTERN\n"
@@ -37,6 +37,9 @@ void options_usage(FILE *out)
 		"      --no-read-hook     do not attach the node-wide TCP read tracepoint: every TCP\n"
 		"                         read on the node gets cheaper, and requests count as in\n"
 		"                         flight from their arrival (no runway_requests_queued)\n"
+		"      --allow-root-cgroup\n"
+		"                         accept a target in the root cgroup (refused by default:\n"
+		"                         every packet on the node would run our programs)\n"
 		"      --check            print what this kernel offers and exit 0 if we can run\n"
 		"  -v, --verbose          log attachment details\n"
 		"  -V, --version          print the version\n"
@@ -91,7 +94,7 @@ static int parse_listen(struct runway_options *opts, const char *text)
 
 int options_parse(struct runway_options *opts, int argc, char **argv)
 {
-	enum { OPT_CHECK = 0x100, OPT_NO_READ_HOOK, OPT_ROUTE_GROUP, OPT_LOOPS };
+	enum { OPT_CHECK = 0x100, OPT_NO_READ_HOOK, OPT_ROUTE_GROUP, OPT_LOOPS, OPT_ALLOW_ROOT_CGROUP };
 	static const struct option long_options[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "cgroup", required_argument, NULL, 'c' },
@@ -102,6 +105,7 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "no-read-hook", no_argument, NULL, OPT_NO_READ_HOOK },
 		{ "loops", required_argument, NULL, OPT_LOOPS },
+		{ "allow-root-cgroup", no_argument, NULL, OPT_ALLOW_ROOT_CGROUP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -179,6 +183,9 @@ int options_parse(struct runway_options *opts, int argc, char **argv)
 				return -1;
 			}
 			opts->loops = optarg;
+			break;
+		case OPT_ALLOW_ROOT_CGROUP:
+			opts->allow_root_cgroup = true;
 			break;
 		case 'v':
 			opts->verbose = true;

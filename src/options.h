@@ -26,6 +26,7 @@ struct runway_options {
 	const char *loops;       /* --loops: auto, open-coded or bpf_loop */
 	bool check_only;
 	bool no_read_hook;
+	bool allow_root_cgroup;  /* --allow-root-cgroup */
 	bool verbose;
 };
 

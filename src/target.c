@@ -10,6 +10,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "listener_audit.h"
 #include "log.h"
 #include "target.h"
 
@@ -119,7 +120,7 @@ static size_t process_tree(int root, int *pids, size_t max)
 	return count;
 }
 
-static size_t socket_inodes_of(int pid, unsigned long *inodes, size_t count, size_t max)
+size_t socket_inodes_of(int pid, unsigned long *inodes, size_t count, size_t max)
 {
 	char path[64], link[320], target[64];
 	struct dirent *entry;
@@ -263,6 +264,13 @@ size_t listening_ports_of_cgroup(const char *dir, unsigned short *ports, size_t 
 	return listening_ports_in_netns(pids[0], inodes, inode_count, ports, 0, max);
 }
 
+size_t target_pids(const struct target *t, int *pids, size_t max)
+{
+	if (t->root_pid)
+		return process_tree(t->root_pid, pids, max);
+	return cgroup_pids(t->cgroup_dir, pids, 0, max, 0);
+}
+
 /* The cgroup v2 directory of a process, from the "0::" line of /proc/PID/cgroup. */
 static int cgroup_of_pid(int pid, char *dir, size_t size)
 {
@@ -298,6 +306,29 @@ static int cgroup_of_pid(int pid, char *dir, size_t size)
 	return err;
 }
 
+/* A server without a TCP listener is either not started yet or serving on a
+ * unix socket, which we cannot watch: say which. */
+static void report_no_tcp_listener(const struct target *t)
+{
+	static unsigned long inodes[MAX_SOCKET_INODES];
+	static int pids[MAX_PIDS];
+	size_t pid_count, inode_count = 0, i;
+	char unix_path[PATH_MAX];
+
+	pid_count = target_pids(t, pids, MAX_PIDS);
+	for (i = 0; i < pid_count; i++)
+		inode_count = socket_inodes_of(pids[i], inodes, inode_count, MAX_SOCKET_INODES);
+	if (listener_audit_first_unix(t->root_pid, inodes, inode_count, unix_path, sizeof(unix_path)))
+		log_error("pid %d listens on unix socket %s only, which runway-bpfd cannot watch: it counts "
+			  "TCP connections (its programs see the IP packets of a cgroup; a unix socket has "
+			  "none); serve on a TCP port instead (uvicorn --port, not --uds)",
+			  t->root_pid, unix_path);
+	else
+		log_error("pid %d has no listening TCP socket: start the server first, and pass the pid of "
+			  "the process that listens (uvicorn's master)",
+			  t->root_pid);
+}
+
 static int resolve_pid(const struct runway_options *opts, struct target *t)
 {
 	unsigned short listening[TARGET_MAX_PORTS];
@@ -313,11 +344,10 @@ static int resolve_pid(const struct runway_options *opts, struct target *t)
 	if (cgroup_of_pid(opts->pid, t->cgroup_dir, sizeof(t->cgroup_dir)))
 		return -1;
 	t->netns_pid = opts->pid;
+	t->root_pid = opts->pid;
 	count = listening_ports_of_process_tree(opts->pid, listening, TARGET_MAX_PORTS);
 	if (count == 0) {
-		log_error("pid %d has no listening TCP socket: start the server first, and pass the pid of "
-			  "the process that listens (uvicorn's master)",
-			  opts->pid);
+		report_no_tcp_listener(t);
 		return -1;
 	}
 	if (opts->port_count == 0) {
@@ -366,8 +396,36 @@ static int resolve_cgroup(const struct runway_options *opts, struct target *t)
 	return 0;
 }
 
+/* The root cgroup holds every process of the node: our programs there would
+ * see every packet.  That is never what an empty --cgroup or a server started
+ * outside any cgroup of its own was meant to do, so it takes a flag. */
+static int refuse_root_cgroup(const struct runway_options *opts, const struct target *t)
+{
+	char mount[PATH_MAX];
+
+	if (opts->allow_root_cgroup || cgroup2_mount_point(mount, sizeof(mount)) ||
+	    strcmp(t->cgroup_dir, mount) != 0)
+		return 0;
+	if (opts->pid)
+		log_error("pid %d is in the root cgroup: watching it would run runway-bpfd's programs for "
+			  "every packet on the node; run the server in a cgroup of its own (a pod, or "
+			  "systemd-run --scope), or pass --allow-root-cgroup if you mean it",
+			  opts->pid);
+	else
+		log_error("--cgroup '%s' is the root cgroup %s%s: every packet on the node would run "
+			  "runway-bpfd's programs; give the pod's cgroup, or pass --allow-root-cgroup if you "
+			  "mean it",
+			  opts->cgroup_path, mount, opts->cgroup_path[0] ? "" : " (an unset variable?)");
+	return -1;
+}
+
 int target_resolve(const struct runway_options *opts, struct target *t)
 {
+	int err;
+
 	memset(t, 0, sizeof(*t));
-	return opts->pid ? resolve_pid(opts, t) : resolve_cgroup(opts, t);
+	err = opts->pid ? resolve_pid(opts, t) : resolve_cgroup(opts, t);
+	if (!err)
+		err = refuse_root_cgroup(opts, t);
+	return err;
 }

@@ -14,6 +14,7 @@
 struct target {
 	char cgroup_dir[PATH_MAX]; /* a cgroup v2 directory */
 	int netns_pid;             /* a process in the target's network namespace */
+	int root_pid;              /* --pid: the server's pid; 0 for --cgroup */
 	bool all_ports;            /* every accepted TCP connection of the cgroup */
 	unsigned short ports[TARGET_MAX_PORTS];
 	size_t port_count;
@@ -37,5 +38,13 @@ size_t listening_ports_of_process_tree(int pid, unsigned short *ports, size_t ma
 /* The same for every process of a cgroup v2 directory and its children;
  * *netns_pid receives one of its processes (0 if it has none). */
 size_t listening_ports_of_cgroup(const char *dir, unsigned short *ports, size_t max, int *netns_pid);
+
+/* The target's processes now: the --pid process tree, or every process of
+ * the --cgroup directory and its children.  Returns the count. */
+size_t target_pids(const struct target *t, int *pids, size_t max);
+
+/* Appends the socket inodes of pid's open files to inodes[count..max);
+ * returns the new count. */
+size_t socket_inodes_of(int pid, unsigned long *inodes, size_t count, size_t max);
 
 #endif

@@ -71,16 +71,30 @@ class RunwayCase(unittest.TestCase):
         app.start()
         return app
 
-    def start_daemon(self, app=None, args=None, name=None):
-        """The daemon on `app` (--pid) unless args say otherwise."""
+    def start_daemon(self, app=None, args=None, name=None, binary=None):
+        """The daemon on `app` (--pid) unless args say otherwise; `binary`
+        runs something else that execs the daemon (with args, then
+        --listen)."""
         if args is None:
             args = ["--pid", str(app.pid)]
-        d = fixtures.Daemon(CONFIG.daemon, list(args) + list(self.daemon_extra), self.logdir,
+        d = fixtures.Daemon(binary or CONFIG.daemon, list(args) + list(self.daemon_extra), self.logdir,
                             name=name or "daemon-%d" % len(self.log_paths))
         self.log_paths.append(d.log_path)
-        self.addCleanup(d.stop)
+        self.addCleanup(self.stop_daemon_cleanly, d)
         d.start()
         return d
+
+    def stop_daemon_cleanly(self, d):
+        """Every test's daemon ends with SIGTERM and exit code 0; a crash or
+        a sanitizer report (make sanitize-test) during the test fails it."""
+        rc = d.stop()
+        log = fixtures.tail(d.log_path, 400)
+        for marker in fixtures.SANITIZER_MARKERS:
+            if marker in log:
+                raise AssertionError("the daemon's log has a sanitizer report (%s):\n%s" %
+                                     (marker, log))
+        if d.proc is not None and rc != 0:
+            raise AssertionError("the daemon exited with %s, not 0, on SIGTERM:\n%s" % (rc, log))
 
     # -- waiting -------------------------------------------------------
     @staticmethod

@@ -71,22 +71,28 @@ class Uvicorn:
     pinned to CPU 0.  `pid` is uvicorn's own pid (the wrapper shell execs)."""
 
     def __init__(self, logdir, stack="uvloop", host="127.0.0.1", backlog=None,
-                 workers=None, cpu=0, name="uvicorn", cgroup=None, subdir=None,
-                 extra_args=()):
+                 workers=None, cpu=0, name="uvicorn", cgroup=None, subdir=None, port=None,
+                 uds=None, socket_cgroup=None, extra_args=()):
         """cgroup: an env.Cgroup to run in (the test owns it) instead of a
         fresh one; subdir: run in a child cgroup of it, as a container runs
-        under its pod's cgroup."""
+        under its pod's cgroup; port: a fixed port (a restart on the same
+        one); uds: serve on this unix socket path instead of TCP;
+        socket_cgroup: an env.Cgroup in which a helper creates the listening
+        socket and hands it over (uvicorn --fd), as socket activation does;
+        extra_args: more uvicorn flags."""
         self.extra_args = list(extra_args)
         self.own_cgroup = cgroup is None
         self.cgroup = cgroup
         self.subdir = subdir
+        self.uds = uds
+        self.socket_cgroup = socket_cgroup
         self.stack = stack
         self.host = host
         self.backlog = backlog
         self.workers = workers
         self.cpu = cpu
         self.log_path = os.path.join(logdir, name + ".log")
-        self.port = None
+        self.port = port
         self.proc = None
 
     @property
@@ -95,8 +101,13 @@ class Uvicorn:
 
     def command(self):
         loop, http = STACKS[self.stack]
-        args = [PYTHON, "-m", "uvicorn", "sample_app:app", "--app-dir", APP_DIR,
-                "--host", self.host, "--port", str(self.port),
+        if self.uds:
+            bind = ["--uds", self.uds]
+        elif self.socket_cgroup:
+            bind = ["--fd", str(HANDED_OVER_FD)]
+        else:
+            bind = ["--host", self.host, "--port", str(self.port)]
+        args = [PYTHON, "-m", "uvicorn", "sample_app:app", "--app-dir", APP_DIR] + bind + [
                 "--loop", loop, "--http", http,
                 "--ws", ws_implementation() or "none",
                 "--log-level", "warning", "--no-access-log"]
@@ -107,9 +118,31 @@ class Uvicorn:
         args += self.extra_args
         # Not env.cpus(): run.py has pinned itself (and so this shell) to CPU 1.
         pin = "taskset -c %d " % self.cpu if self.cpu is not None and self.cpu < os.cpu_count() else ""
+        server = " ".join(shlex.quote(a) for a in args)
+        if self.socket_cgroup:
+            # Made in socket_cgroup, then the process moves to its own
+            # cgroup and becomes uvicorn: the socket stays socket_cgroup's.
+            server = "%s -c %s %s %s %d %s" % (
+                PYTHON, shlex.quote(HAND_OVER_SOCKET), shlex.quote(self.socket_cgroup.path),
+                shlex.quote(self.cgroup_dir()), self.port, server)
         return ("echo $$ > %s && exec %s%s" %
-                (shlex.quote(os.path.join(self.cgroup_dir(), "cgroup.procs")),
-                 pin, " ".join(shlex.quote(a) for a in args)))
+                (shlex.quote(os.path.join(self.cgroup_dir(), "cgroup.procs")), pin, server))
+
+    def get(self, path, timeout=2.0):
+        """(status, body) of one GET, over TCP or the unix socket."""
+        if not self.uds:
+            return env.http_get(self.port, path, timeout, self.host)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(self.uds)
+            s.sendall(("GET %s HTTP/1.1\r\nHost: uds\r\nConnection: close\r\n\r\n" % path).encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        return int(data.split(b" ", 2)[1]), data.partition(b"\r\n\r\n")[2]
 
     def cgroup_dir(self):
         """The cgroup uvicorn's processes are in."""
@@ -121,7 +154,8 @@ class Uvicorn:
         if self.subdir:
             os.makedirs(self.cgroup_dir(), exist_ok=True)
         _track(self, True)
-        self.port = env.free_port(self.host)
+        if self.port is None and not self.uds:
+            self.port = env.free_port(self.host)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(["sh", "-c", self.command()],
                                          stdin=subprocess.DEVNULL, stdout=log,
@@ -133,14 +167,15 @@ class Uvicorn:
                 raise RuntimeError("uvicorn exited with %s before answering:\n%s" %
                                    (self.proc.returncode, tail(self.log_path)))
             try:
-                status, _ = env.http_get(self.port, "/healthz", 2.0, self.host)
+                status, _ = self.get("/healthz")
                 if status == 200:
                     break
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not answer on %s:%d within %.0f s:\n%s" %
-                                   (self.host, self.port, timeout, tail(self.log_path)))
+                raise RuntimeError("uvicorn did not answer on %s within %.0f s:\n%s" %
+                                   (self.uds or "%s:%d" % (self.host, self.port), timeout,
+                                    tail(self.log_path)))
             time.sleep(0.05)
         if self.workers:
             # The parent binds the socket before the workers exist; wait for
@@ -175,6 +210,30 @@ class Uvicorn:
 
     def netstat(self):
         return env.netstat(self.pid)
+
+
+# uvicorn --fd: the listening socket a helper made in another cgroup.
+HANDED_OVER_FD = 3
+HAND_OVER_SOCKET = """
+import os, socket, sys
+socket_cgroup, own_cgroup, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def join(cgroup):
+    with open(os.path.join(cgroup, "cgroup.procs"), "w") as f:
+        f.write(str(os.getpid()))
+join(socket_cgroup)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port))
+s.listen(128)
+join(own_cgroup)
+os.dup2(s.fileno(), %d)
+os.set_inheritable(%d, True)
+os.execv(sys.argv[4], sys.argv[4:])
+""" % (HANDED_OVER_FD, HANDED_OVER_FD)
+
+
+# What AddressSanitizer, LeakSanitizer and UBSan print when they find something.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 
 class DaemonError(AssertionError):

@@ -135,6 +135,70 @@ class BadInput(RunwayCase):
                             r"never matches", r"'api'")
 
 
+class RootCgroup(RunwayCase):
+    """The root cgroup is refused unless --allow-root-cgroup: an unset
+    variable in a manifest must not put every packet of the node through
+    our programs."""
+
+    def assertRefused(self, args, *patterns):
+        rc, _, err = run_daemon(args + ["--listen", "127.0.0.1:%d" % env.free_port()])
+        self.assertEqual(rc, 2, "runway-bpfd %s: exit code; stderr %r" % (args, err))
+        lines = err.rstrip("\n").split("\n")
+        self.assertEqual(len(lines), 1, "one line on stderr: %r" % err)
+        self.assertIn("--allow-root-cgroup", lines[0])
+        for p in patterns:
+            self.assertRegex(lines[0], p)
+
+    def test_empty_cgroup_is_refused(self):
+        self.assertRefused(["--cgroup", ""], r"root cgroup", r"unset variable")
+
+    def test_paths_resolving_to_the_root_are_refused(self):
+        root = env.cgroup2_mount()
+        for path in ("/", root, root + "/", root + "/./"):
+            self.assertRefused(["--cgroup", path], r"root cgroup")
+
+    def test_pid_in_the_root_cgroup_is_refused(self):
+        app = self.start_app()
+        with open(os.path.join(env.cgroup2_mount(), "cgroup.procs"), "w") as f:
+            f.write(str(app.pid))
+        self.assertRefused(["--pid", str(app.pid)], r"\b%d\b" % app.pid, r"root cgroup")
+
+    def test_allow_root_cgroup_runs_and_warns(self):
+        d = self.start_daemon(args=["--cgroup", "", "--allow-root-cgroup"])
+        self.assertTrue(d.scrape().select("runway_bpfd_build_info"))
+        with open(d.log_path) as f:
+            self.assertRegex(f.read(), r"warning: the target is in the root cgroup")
+
+
+POD_CGROUP = os.path.join(fixtures.REPO, "scripts", "pod-cgroup.sh")
+
+
+class PodCgroupScript(RunwayCase):
+    """scripts/pod-cgroup.sh from inside a "container" cgroup of a "pod"."""
+
+    def run_in_container(self, unshare_cgroupns):
+        pod = env.Cgroup()
+        self.addCleanup(pod.remove)
+        container = os.path.join(pod.path, "container")
+        os.mkdir(container)
+        self.addCleanup(lambda: os.path.isdir(container) and os.rmdir(container))
+        script = "echo $$ > %s/cgroup.procs && exec %s sh %s" % (
+            container, "unshare --cgroup" if unshare_cgroupns else "", POD_CGROUP)
+        p = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
+        return pod, p
+
+    def test_host_cgroup_namespace_prints_the_pod(self):
+        pod, p = self.run_in_container(False)
+        self.assertEqual((p.returncode, p.stdout.strip()), (0, pod.path), p.stderr)
+
+    def test_private_cgroup_namespace_fails_clearly(self):
+        _, p = self.run_in_container(True)
+        self.assertEqual(p.returncode, 2, "stdout %r stderr %r" % (p.stdout, p.stderr))
+        self.assertEqual(p.stdout, "", "nothing a caller could take for a cgroup")
+        self.assertRegex(p.stderr, r"private cgroup namespace")
+        self.assertRegex(p.stderr, r"--cgroup")
+
+
 class Version(RunwayCase):
     def test_version(self):
         rc, out, err = run_daemon(["--version"])

@@ -185,10 +185,13 @@ class Queued(RunwayCase):
                      m0.get("runway_accept_queue_overflows_total", 0.0, port=port)},
                     m)
 
+        # Requests of clients that gave up are still answered (or closed) one
+        # by one after the load, 100 ms of blocked loop each: wait for them.
         def settled():
             kernel, daemon, m = counters()
-            return kernel == daemon and m.get("runway_accept_queue_depth", port=port) == 0
-        self.poll(settled, timeout=5.0, interval=0.2)
+            return (kernel == daemon and m.get("runway_accept_queue_depth", port=port) == 0 and
+                    m.get(IN_FLIGHT) == 0 and m.get(QUEUED) == 0)
+        self.poll(settled, timeout=15.0, interval=0.2)
         time.sleep(0.3)
         kernel, daemon, m = counters()
         self.note("increase in the kernel %s, in the daemon %s", kernel, daemon)

@@ -846,6 +846,18 @@ static void test_status_below_100_is_error(void **state)
 	assert_error_at(MSG(msg), sizeof("HTTP/1.1 099") - 1);
 }
 
+/* Found by the fuzzer (make fuzz): a status line that ends at byte 8, before
+ * its status code.  The whole-message fast path must not read a status out of
+ * the next line; stepping calls the LF at byte 8 an error, and so must every
+ * split. */
+static void test_status_line_ending_before_status_code_is_error(void **state)
+{
+	static const char msg[] = "HTTP/1.\r\n200 OK\r\ncontent-length: 0\r\n\r\n";
+
+	(void)state;
+	assert_error_at(MSG(msg), sizeof("HTTP/1.\r\n") - 1);
+}
+
 static void test_status_599_is_accepted(void **state)
 {
 	/* The upper edge of the valid range, next to the 600 error above. */
@@ -1113,6 +1125,7 @@ int main(void)
 		cmocka_unit_test(test_status_600_and_above_is_error),
 		cmocka_unit_test(test_status_below_100_is_error),
 		cmocka_unit_test(test_status_599_is_accepted),
+		cmocka_unit_test(test_status_line_ending_before_status_code_is_error),
 		cmocka_unit_test(test_cr_without_lf_at_head_end_is_error),
 		cmocka_unit_test(test_error_is_sticky),
 		cmocka_unit_test(test_bytes_after_complete_do_not_reopen_it),

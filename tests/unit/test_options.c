@@ -133,6 +133,19 @@ static void test_no_read_hook_flag(void **state)
 	assert_true(o.no_read_hook);
 }
 
+static void test_allow_root_cgroup_flag(void **state)
+{
+	struct runway_options o;
+
+	(void)state;
+	/* Off by default: the root cgroup is refused unless asked for. */
+	assert_int_equal(PARSE(&o, "--cgroup", ""), 0);
+	assert_string_equal(o.cgroup_path, "");
+	assert_false(o.allow_root_cgroup);
+	assert_int_equal(PARSE(&o, "--cgroup", "", "--allow-root-cgroup"), 0);
+	assert_true(o.allow_root_cgroup);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +158,7 @@ int main(void)
 		cmocka_unit_test(test_exclude_path_replaces_the_defaults),
 		cmocka_unit_test(test_unknown_and_incomplete_options),
 		cmocka_unit_test(test_no_read_hook_flag),
+		cmocka_unit_test(test_allow_root_cgroup_flag),
 	};
 
 	/* The refused cases print their one-line errors: expected output. */
