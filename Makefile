@@ -94,10 +94,16 @@ $(OUTPUT)/runway-sweep: $(SWEEP_OBJS) $(LOADGEN_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lm -o $@
 
-# make bench's ground truth (scripts/bench.py builds it through this rule).
-$(OUTPUT)/bench/closedloop: bench/closedloop.c $(LOADGEN_OBJS) | $(OUTPUT)/bench
+# make bench's helpers (bench/run.py builds them through these rules): the
+# HTTP ones share src/loadgen with runway-sweep.
+$(OUTPUT)/bench/closedloop $(OUTPUT)/bench/keepalive_load: $(OUTPUT)/bench/%: bench/%.c $(LOADGEN_OBJS) \
+		| $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(SWEEP_CFLAGS) -MMD -MP $< $(LOADGEN_OBJS) -o $@
+
+$(OUTPUT)/bench/syscall_loop: bench/syscall_loop.c | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -o $@
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
@@ -157,9 +163,10 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh $(OUTPUT)/runway-bpfd
 
+# BENCH_ARGS: e.g. "--quick" (a few minutes) or "--only 7,node_cost" (some parts).
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(PYTHON) scripts/bench.py --daemon $(OUTPUT)/runway-bpfd
+	$(Q)$(PYTHON) bench/run.py --daemon $(OUTPUT)/runway-bpfd $(BENCH_ARGS)
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

@@ -4,6 +4,7 @@
  * process the daemon does not watch makes, timed with CLOCK_MONOTONIC.
  *
  *   syscall_loop MODE ITERATIONS [REPEATS]
+ *   syscall_loop interleaved CHUNKS TCP_OPS UNIX_OPS GETPPID_OPS
  *
  * MODE is one of
  *   getppid  getppid(): touches no socket (the control)
@@ -16,6 +17,12 @@
  * time being this thread's (CLOCK_THREAD_CPUTIME_ID): time the thread was
  * preempted, by another task or by the hypervisor (steal), is not in it; the
  * kernel's work done on the thread's behalf, softirq included, is.
+ *
+ * interleaved: CHUNKS times, TCP_OPS tcp ops, then UNIX_OPS unix ops, then
+ * GETPPID_OPS getppid() calls, each timed; one line per chunk,
+ * "chunk tcp_cpu_ns unix_cpu_ns getppid_cpu_ns" (per op).  The speed of a CPU
+ * of a shared VM drifts by 10-40 % within a second; ops measured a few
+ * milliseconds apart see the same drift, so their ratio does not.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -110,13 +117,44 @@ static void spin(long ms)
 			x++;
 }
 
+static int interleaved(long chunks, long tcp_ops, long unix_ops, long getppid_ops)
+{
+	int tcp[2], unix_pair[2];
+
+	tcp_pair(tcp);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, unix_pair))
+		die("socketpair");
+	/* One untimed chunk warms the caches and the socket buffers. */
+	run_sockets(tcp, tcp_ops);
+	run_sockets(unix_pair, unix_ops);
+	run_getppid(getppid_ops);
+	for (long c = 0; c < chunks; c++) {
+		double t = run_sockets(tcp, tcp_ops).cpu;
+		double u = run_sockets(unix_pair, unix_ops).cpu;
+		double g = run_getppid(getppid_ops).cpu;
+
+		printf("chunk %.2f %.2f %.2f\n", t, u, g);
+	}
+	fflush(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	long iterations, repeats = 1;
 	int fds[2] = { -1, -1 };
 
+	if (argc == 6 && strcmp(argv[1], "interleaved") == 0) {
+		long chunks = atol(argv[2]), tcp_ops = atol(argv[3]), unix_ops = atol(argv[4]);
+		long getppid_ops = atol(argv[5]);
+
+		if (chunks <= 0 || tcp_ops <= 0 || unix_ops <= 0 || getppid_ops <= 0)
+			return 2;
+		return interleaved(chunks, tcp_ops, unix_ops, getppid_ops);
+	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s getppid|tcp|unix|spin ITERATIONS [REPEATS]\n", argv[0]);
+		fprintf(stderr, "usage: %s getppid|tcp|unix|spin ITERATIONS [REPEATS]\n"
+			"       %s interleaved CHUNKS TCP_OPS UNIX_OPS GETPPID_OPS\n", argv[0], argv[0]);
 		return 2;
 	}
 	iterations = atol(argv[2]);
