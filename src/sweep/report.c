@@ -87,9 +87,9 @@ void report_table(FILE *out, const struct sweep_report *r)
 
 		fprintf(out,
 			"Pick the threshold from your targets with Little's law:\n"
-			"  threshold = target RPS per pod x target p95 latency in seconds\n"
+			"  threshold = target RPS per pod x target mean latency in seconds\n"
 			"  measured at concurrency %u: %.1f req/s x %.3f s = %.1f\n",
-			s->concurrency, s->rps, s->p95, s->rps * s->p95);
+			s->concurrency, s->rps, s->mean, s->rps * s->mean);
 	}
 }
 
@@ -135,6 +135,7 @@ void report_json(FILE *out, const struct sweep_report *r)
 
 		fprintf(out, "%s{\"concurrency\": %u, ", i ? ", " : "", s->concurrency);
 		json_number(out, "rps", s->rps, ", ");
+		json_number(out, "mean", s->mean, ", ");
 		json_number(out, "p50", s->p50, ", ");
 		json_number(out, "p95", s->p95, ", ");
 		json_number(out, "p99", s->p99, ", ");

@@ -73,6 +73,18 @@ double percentile_of_sorted(const double *sorted, size_t n, double p)
 	return sorted[rank - 1];
 }
 
+static double mean_of(const double *values, size_t n)
+{
+	double sum = 0;
+	size_t i;
+
+	if (n == 0)
+		return NAN;
+	for (i = 0; i < n; i++)
+		sum += values[i];
+	return sum / (double)n;
+}
+
 int step_recorder_finish(struct step_recorder *r, double end, long errors, struct sweep_step *step)
 {
 	double seconds = end - r->start;
@@ -83,6 +95,7 @@ int step_recorder_finish(struct step_recorder *r, double end, long errors, struc
 	step->responses = r->count;
 	step->errors = errors + r->other_statuses;
 	step->rps = seconds > 0 ? r->count / seconds : NAN;
+	step->mean = mean_of(r->latencies, r->count);
 	step->p50 = percentile_of_sorted(r->latencies, r->count, 50);
 	step->p95 = percentile_of_sorted(r->latencies, r->count, 95);
 	step->p99 = percentile_of_sorted(r->latencies, r->count, 99);

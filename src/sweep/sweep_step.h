@@ -10,6 +10,7 @@ struct sweep_step {
 	long responses;            /* 2xx and 3xx responses that ended in the window */
 	long errors;               /* failed attempts and other statuses in the window */
 	double rps;                /* responses / seconds */
+	double mean;               /* of those responses' latencies: Little's law's W */
 	double p50, p95, p99;      /* of those responses (from the request's start to the response's end) */
 	double client_concurrency; /* mean requests outstanding over the window, from the clients' timestamps */
 	double in_flight;          /* the daemon's mean runway_requests_in_flight over the window (--metrics) */

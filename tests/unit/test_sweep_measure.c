@@ -61,6 +61,7 @@ static void test_a_window(void **state)
 	assert_int_equal(s.errors, 4);
 	assert_true(fabs(s.rps - 1.5) < 1e-12);
 	/* Latencies 0.9, 1.0, 1.0 (whole requests, even the part before the window). */
+	assert_true(fabs(s.mean - 2.9 / 3) < 1e-12);
 	assert_true(fabs(s.p50 - 1.0) < 1e-12);
 	assert_true(fabs(s.p95 - 1.0) < 1e-12);
 	/* Both clients had a request outstanding all the time: concurrency 2. */
@@ -71,6 +72,7 @@ static void test_a_window(void **state)
 	assert_int_equal(step_recorder_finish(&r, 21.0, 0, &s), 0);
 	assert_int_equal(s.responses, 0);
 	assert_true(isnan(s.p50));
+	assert_true(isnan(s.mean));
 	assert_true(s.rps == 0);
 	assert_true(s.client_concurrency == 0);
 	step_recorder_free(&r);
@@ -90,6 +92,7 @@ static void test_many_responses(void **state)
 	assert_int_equal(step_recorder_finish(&r, 10.0, 0, &s), 0);
 	assert_int_equal(s.responses, 10000);
 	assert_true(fabs(s.p50 - 0.5) < 1e-9);
+	assert_true(fabs(s.mean - 0.50005) < 1e-9);
 	assert_true(fabs(s.p99 - 0.99) < 1e-9);
 	step_recorder_free(&r);
 }
