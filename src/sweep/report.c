@@ -88,8 +88,11 @@ void report_table(FILE *out, const struct sweep_report *r)
 		fprintf(out,
 			"Pick the threshold from your targets with Little's law:\n"
 			"  threshold = target RPS per pod x target mean latency in seconds\n"
-			"  measured at concurrency %u: %.1f req/s x %.3f s = %.1f\n",
-			s->concurrency, s->rps, s->mean, s->rps * s->mean);
+			"  measured at concurrency %u: %.1f req/s x %.3f s = %.1f\n"
+			"asgi-runway's formula takes the p95 latency instead: %.1f req/s x %.3f s = %.1f,\n"
+			"which lets each pod carry p95/mean = %.2f times more requests before one is added.\n",
+			s->concurrency, s->rps, s->mean, s->rps * s->mean, s->rps, s->p95, s->rps * s->p95,
+			s->p95 / s->mean);
 	}
 }
 

@@ -144,6 +144,11 @@ class SweepUvicorn(SweepCase):
         self.assertIsNotNone(m, out)
         rps, mean, product = (float(x) for x in m.groups())
         self.assertAlmostEqual(product, rps * mean, delta=0.1 + 0.01 * product)
+        # The seed's p95 form beside it, never below the mean's.
+        seed = re.search(r"takes the p95 latency instead: ([\d.]+) req/s x ([\d.]+) s = ([\d.]+)", out)
+        self.assertIsNotNone(seed, out)
+        self.assertEqual(float(seed.group(1)), rps)
+        self.assertGreaterEqual(float(seed.group(2)), mean)
         # By Little's law, about the 4 clients.
         self.assertGreater(product, 3.0)
         self.assertLess(product, 6.0)
