@@ -148,7 +148,8 @@ fuzz: $(FUZZ_DIR)/fuzz_framing
 # then the unit tests and the integration tests of the daemon under load and
 # scrapes (SANITIZE_TESTS) against the sanitized daemon.
 SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-SANITIZE_TESTS ?= -k ExactCounts_uvloop -k Throughput_uvloop -k HostileClients -k test_listeners
+SANITIZE_TESTS ?= -k ExactCounts_uvloop -k Throughput_uvloop -k HostileClients -k test_listeners \
+	-k NodePods_systemd -k NodeLifecycle_systemd -k NodeUnixSocket
 
 sanitize-test:
 	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/sanitize EXTRA_CFLAGS="$(SANITIZE_FLAGS)" unit-test

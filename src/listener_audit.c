@@ -114,13 +114,12 @@ static void keep_first_path(void *ctx, const char *path, unsigned long inode)
 	first->found = true;
 }
 
-bool listener_audit_first_unix(int pid, const unsigned long *inodes, size_t inode_count, char *path,
-			       size_t size)
+size_t listener_audit_first_unix(int pid, const unsigned long *inodes, size_t inode_count, char *path,
+				 size_t size)
 {
 	struct first_path first = { .path = path, .size = size };
 
-	for_each_unix_listener(pid, inodes, inode_count, keep_first_path, &first);
-	return first.found;
+	return for_each_unix_listener(pid, inodes, inode_count, keep_first_path, &first);
 }
 
 static void report_unix_listener(void *ctx, const char *path, unsigned long inode)

@@ -2,6 +2,7 @@
 #ifndef RUNWAY_LISTENER_AUDIT_H
 #define RUNWAY_LISTENER_AUDIT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -43,11 +44,16 @@ void listener_audit_close(struct listener_audit *a);
  * unwatchable one the first time it is seen, and updates a->counts. */
 void listener_audit_run(struct listener_audit *a, const struct target *t);
 
-/* The first listening unix stream socket among `inodes` (sockets of the
- * processes of pid's network namespace): copies its path (or "@name" for an
- * abstract one) into path and returns true. */
-bool listener_audit_first_unix(int pid, const unsigned long *inodes, size_t inode_count, char *path,
-			       size_t size);
+/* The listening unix stream sockets among `inodes` (sockets of the
+ * processes of pid's network namespace): copies the first one's path (or
+ * "@name" for an abstract one) into path and returns how many there are. */
+size_t listener_audit_first_unix(int pid, const unsigned long *inodes, size_t inode_count, char *path,
+				 size_t size);
+
+/* In runway_bpfd_listeners_unwatchable: a reason the daemon does not look
+ * for (the node mode does not audit TCP listeners of other cgroups), so
+ * that it is absent rather than a 0 that claims none. */
+#define UNWATCHABLE_NOT_AUDITED UINT_MAX
 
 extern const char *const unwatchable_reason_names[UNWATCHABLE_REASON_COUNT];
 

@@ -708,8 +708,9 @@ static void render_self(struct metrics_context *m, struct text_buffer *b, const 
 	header(b, "runway_bpfd_listeners_unwatchable", "gauge",
 	       "Listening sockets of the target whose requests are not counted: unix sockets, and TCP sockets created in another cgroup.");
 	for (reason = 0; reason < UNWATCHABLE_REASON_COUNT; reason++)
-		text_buffer_printf(b, "runway_bpfd_listeners_unwatchable{reason=\"%s\"} %u\n",
-				   unwatchable_reason_names[reason], m->listeners_unwatchable[reason]);
+		if (m->listeners_unwatchable[reason] != UNWATCHABLE_NOT_AUDITED)
+			text_buffer_printf(b, "runway_bpfd_listeners_unwatchable{reason=\"%s\"} %u\n",
+					   unwatchable_reason_names[reason], m->listeners_unwatchable[reason]);
 }
 
 /* The process_* metrics every Prometheus client library exports, so the

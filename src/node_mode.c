@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "listener_audit.h"
 #include "log.h"
 #include "node_mode.h"
 #include "pod_discovery.h"
@@ -143,6 +144,31 @@ static void follow_netns(struct node *n, size_t slot)
 		log_info("pod {%s}: now in network namespace %lu", w->labels, id);
 }
 
+/* A pod whose server listens on a unix socket and on no TCP port (uvicorn
+ * --uds) would show nothing, silently: say so, in the log and in
+ * runway_bpfd_listeners_unwatchable.  A pod with a TCP listener is not
+ * looked at: a proxy in front of such a server is where its requests are
+ * counted. */
+static void audit_unix_listeners(struct node *n, size_t slot, size_t tcp_ports)
+{
+	static unsigned long inodes[8192];
+	struct watched_target *w = &n->d.targets.targets[slot];
+	char path[PATH_MAX] = "";
+	size_t found = 0, inode_count;
+	int pid;
+
+	if (tcp_ports == 0 && (pid = pod_any_pid(w->cgroup_dir)) > 0) {
+		inode_count = socket_inodes_of_cgroup(w->cgroup_dir, inodes, sizeof(inodes) / sizeof(inodes[0]));
+		found = listener_audit_first_unix(pid, inodes, inode_count, path, sizeof(path));
+	}
+	if (found && !w->unix_listeners)
+		log_info("warning: pod {%s} listens on unix socket %s and on no TCP port: its requests are not "
+			 "counted (runway-bpfd sees TCP only); serve HTTP on a TCP port, or put a proxy that listens "
+			 "on TCP in front of it in the pod",
+			 w->labels, path);
+	w->unix_listeners = (unsigned)found;
+}
+
 static void refresh_pod_ports(struct node *n, size_t slot)
 {
 	unsigned short ports[TARGET_MAX_PORTS];
@@ -154,6 +180,21 @@ static void refresh_pod_ports(struct node *n, size_t slot)
 		return;
 	count = pod_listening_ports(&n->d.targets.targets[slot], ports, TARGET_MAX_PORTS, &families);
 	daemon_set_listen_ports(&n->d, slot, ports, count, true, families);
+	audit_unix_listeners(n, slot, count);
+}
+
+/* The node's runway_bpfd_listeners_unwatchable: the watched pods' unix
+ * listeners; TCP listeners from other cgroups are not looked for here. */
+static void export_unwatchable(struct node *n)
+{
+	unsigned counts[UNWATCHABLE_REASON_COUNT] = { 0 };
+	size_t slot;
+
+	counts[UNWATCHABLE_OTHER_CGROUP] = UNWATCHABLE_NOT_AUDITED;
+	for (slot = 0; slot < n->d.targets.capacity; slot++)
+		if (n->d.targets.targets[slot].state == TARGET_WATCHED)
+			counts[UNWATCHABLE_UNIX_SOCKET] += n->d.targets.targets[slot].unix_listeners;
+	metrics_set_listeners_unwatchable(&n->d.metrics, counts);
 }
 
 /* Requests a pod served before it was watched are not counted; the
@@ -352,6 +393,7 @@ static void update(struct node *n)
 	release_gone_pods(n, now);
 	watch_new_pods(n, now);
 	refresh_ports(n, now);
+	export_unwatchable(n);
 }
 
 int node_mode_run(const struct runway_options *opts)

@@ -104,7 +104,9 @@ static void add_container(struct pod_processes *out, const char *dir, const char
 			all_pause = false;
 		if (out->matches[i] && !out->first_match) {
 			out->first_match = out->pids[i];
-			snprintf(out->first_match_command, sizeof(out->first_match_command), "%s", cmdline);
+			/* Cut to the field's size: it is for the log. */
+			snprintf(out->first_match_command, sizeof(out->first_match_command), "%.*s",
+				 (int)sizeof(out->first_match_command) - 1, cmdline);
 		} else if (!out->matches[i] && cmdline[0] && !is_pause_command(cmdline)) {
 			append_text(out->others, sizeof(out->others), cmdline);
 		}

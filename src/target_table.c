@@ -183,7 +183,8 @@ int target_table_add(struct target_table *t, const struct target_identity *id)
 		target_labels_format(w->labels, sizeof(w->labels), id->namespace_, id->pod);
 	open_netns(w, id->netns_pid);
 	w->probe_port_count = id->port_count < TARGET_MAX_PORTS ? id->port_count : TARGET_MAX_PORTS;
-	memcpy(w->probe_ports, id->ports, w->probe_port_count * sizeof(w->probe_ports[0]));
+	if (w->probe_port_count) /* id->ports may be NULL then */
+		memcpy(w->probe_ports, id->ports, w->probe_port_count * sizeof(w->probe_ports[0]));
 	if (t->ops.attach(t->ops_ctx, slot, id->cgroup_dir, id->ports, id->port_count)) {
 		int saved = errno;
 

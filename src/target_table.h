@@ -60,6 +60,9 @@ struct watched_target {
 	 * listener there is its own. */
 	bool netns_shared;
 	bool ports_unreadable_reported;
+	/* Listening unix sockets of a pod that listens on no TCP port
+	 * (uvicorn --uds): requests we cannot see.  Logged when it changes. */
+	unsigned unix_listeners;
 	/* Last integrals served: a counter never goes down, even when a
 	 * snapshot of per-CPU values catches an end before its begin. */
 	__u64 last_in_flight_integral_ns;

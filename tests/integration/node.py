@@ -221,6 +221,20 @@ class Pod:
             "--host", "127.0.0.1", "--port", str(self.port), "--loop", loop, "--http", http,
             "--log-level", "warning", "--no-access-log"], uid=uid)
 
+    def start_uvicorn_uds(self, path, name="app"):
+        """uvicorn serving on the unix socket `path` only (uvicorn --uds):
+        no TCP port in the pod.  Returns once the socket exists."""
+        c = self.start_container(name, [
+            PYTHON, "-m", "uvicorn", "sample_app:app", "--app-dir", fixtures.APP_DIR,
+            "--uds", path, "--log-level", "warning", "--no-access-log"], ready_path=None)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(path):
+            if c.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn --uds of pod %s did not start:\n%s" %
+                                   (self.name, fixtures.tail(c.log_path)))
+            time.sleep(0.1)
+        return c
+
     def start_other_server(self, name="static"):
         """An HTTP server that is not uvicorn: the node mode must leave it."""
         return self.start_container(name, [

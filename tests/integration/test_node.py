@@ -6,8 +6,10 @@ apart with namespace and pod labels, for both cgroup drivers."""
 import collections
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import env
@@ -17,6 +19,7 @@ from node import SimulatedNode
 from test_cli import run_daemon
 
 TARGETS = "runway_bpfd_targets"
+UNWATCHABLE = "runway_bpfd_listeners_unwatchable"
 GRACE_S = 3
 
 
@@ -251,6 +254,44 @@ class NodeLifecycle(NodeCase):
         # Daemon-wide counters keep what the deleted pod counted.
         self.assertGreaterEqual(final.get("runway_bpfd_connections_total"),
                                 counted.get("runway_bpfd_connections_total"))
+
+
+@drivers("systemd")
+class NodeUnixSocket(NodeCase):
+    """A watched pod whose uvicorn listens on a unix socket only counts
+    nothing: the daemon says so, in its log and in
+    runway_bpfd_listeners_unwatchable, instead of a silent 0."""
+
+    def test_uds_only_pod_is_reported(self):
+        node = self.make_node()
+        tcp = node.add_pod("shop", "api-0", qos="burstable", runtime="containerd")
+        tcp.start_uvicorn("uvloop")
+        uds = node.add_pod("shop", "uds-0", qos="burstable", runtime="containerd")
+        folder = tempfile.mkdtemp(prefix="runway-uds-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        path = os.path.join(folder, "app.sock")
+        uds.start_uvicorn_uds(path)
+        d = self.start_daemon(args=node.daemon_args("--pod-grace", "1"))
+        self.wait_watched(d, uds)
+        expo = d.scrape()
+        self.assertEqual(expo.get(UNWATCHABLE, reason="unix_socket"), 1.0,
+                         "%s{reason=unix_socket} with one pod on a unix socket" % UNWATCHABLE)
+        self.assertIsNone(expo.get(UNWATCHABLE, reason="other_cgroup"),
+                          "the node mode does not look for other_cgroup listeners: absent, not 0")
+        with open(d.log_path) as f:
+            log = f.read()
+        self.assertRegex(log, r"warning: pod \{[^}]*pod=\"uds-0\"[^}]*\} listens on unix socket %s "
+                              r"and on no TCP port: its requests are not counted" % re.escape(path))
+        self.assertNotRegex(log, r"pod \{[^}]*pod=\"api-0\"[^}]*\} listens on unix socket")
+        # The TCP pod is counted as ever.
+        before = d.scrape()
+        plan = [["GET", "/", 10, "keepalive"]]
+        tcp.load(plan)
+        self.settle_pods(d, before, {tcp: expected_of(plan)})
+        # The pod gone: it no longer counts among the unwatchable.
+        uds.delete()
+        self.assertTrue(self.poll(lambda: d.scrape().get(UNWATCHABLE, reason="unix_socket") == 0.0,
+                                  timeout=15.0), "%s after the pod was deleted" % UNWATCHABLE)
 
 
 class NodeBadInput(RunwayCase):
