@@ -114,8 +114,8 @@ static void keep_first_path(void *ctx, const char *path, unsigned long inode)
 	first->found = true;
 }
 
-size_t listener_audit_first_unix(int pid, const unsigned long *inodes, size_t inode_count, char *path,
-				 size_t size)
+size_t listener_audit_unix_listeners(int pid, const unsigned long *inodes, size_t inode_count, char *path,
+				     size_t size)
 {
 	struct first_path first = { .path = path, .size = size };
 

@@ -44,11 +44,11 @@ void listener_audit_close(struct listener_audit *a);
  * unwatchable one the first time it is seen, and updates a->counts. */
 void listener_audit_run(struct listener_audit *a, const struct target *t);
 
-/* The listening unix stream sockets among `inodes` (sockets of the
- * processes of pid's network namespace): copies the first one's path (or
- * "@name" for an abstract one) into path and returns how many there are. */
-size_t listener_audit_first_unix(int pid, const unsigned long *inodes, size_t inode_count, char *path,
-				 size_t size);
+/* How many listening unix stream sockets are among `inodes` (sockets of the
+ * processes of pid's network namespace); the first one's path (or
+ * "@name" for an abstract one) goes into path. */
+size_t listener_audit_unix_listeners(int pid, const unsigned long *inodes, size_t inode_count, char *path,
+				     size_t size);
 
 /* In runway_bpfd_listeners_unwatchable: a reason the daemon does not look
  * for (the node mode does not audit TCP listeners of other cgroups), so

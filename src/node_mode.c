@@ -159,7 +159,7 @@ static void audit_unix_listeners(struct node *n, size_t slot, size_t tcp_ports)
 
 	if (tcp_ports == 0 && (pid = pod_any_pid(w->cgroup_dir)) > 0) {
 		inode_count = socket_inodes_of_cgroup(w->cgroup_dir, inodes, sizeof(inodes) / sizeof(inodes[0]));
-		found = listener_audit_first_unix(pid, inodes, inode_count, path, sizeof(path));
+		found = listener_audit_unix_listeners(pid, inodes, inode_count, path, sizeof(path));
 	}
 	if (found && !w->unix_listeners)
 		log_info("warning: pod {%s} listens on unix socket %s and on no TCP port: its requests are not "

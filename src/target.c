@@ -329,7 +329,7 @@ static void report_no_tcp_listener(const struct target *t)
 	pid_count = target_pids(t, pids, MAX_PIDS);
 	for (i = 0; i < pid_count; i++)
 		inode_count = socket_inodes_of(pids[i], inodes, inode_count, MAX_SOCKET_INODES);
-	if (listener_audit_first_unix(t->root_pid, inodes, inode_count, unix_path, sizeof(unix_path)))
+	if (listener_audit_unix_listeners(t->root_pid, inodes, inode_count, unix_path, sizeof(unix_path)))
 		log_error("pid %d listens on unix socket %s only, which runway-bpfd cannot watch: it counts "
 			  "TCP connections (its programs see the IP packets of a cgroup; a unix socket has "
 			  "none); serve on a TCP port instead (uvicorn --port, not --uds)",
