@@ -4,15 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/sock_diag.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -185,93 +179,33 @@ static bool cgroup_path_of_id(const char *dir, unsigned long id, char *out, size
 	return found;
 }
 
-struct tcp_listener {
-	unsigned long inode;
-	unsigned long cgroup_id;
-	unsigned short port;
-};
-
-/* Listening TCP sockets of the namespace with their cgroup ids
- * (INET_DIAG_CGROUP_ID, reported for every full socket since Linux 5.7). */
-static int dump_tcp_listeners(int fd, int family, struct tcp_listener *out, size_t *count, size_t max)
-{
-	struct {
-		struct nlmsghdr header;
-		struct inet_diag_req_v2 request;
-	} message = {
-		.header = {
-			.nlmsg_len = sizeof(message),
-			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-		},
-		.request = {
-			.sdiag_family = family,
-			.sdiag_protocol = IPPROTO_TCP,
-			.idiag_states = 1u << TCP_LISTEN_STATE,
-		},
-	};
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	long buf[8192 / sizeof(long)];
-
-	if (sendto(fd, &message, sizeof(message), 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-
-		if (n < 0)
-			return -errno;
-		for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			struct inet_diag_msg *diag = NLMSG_DATA(h);
-			struct rtattr *attr;
-			int attr_len;
-			__u64 cgroup_id = 0;
-
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR)
-				return -EPROTO;
-			attr = (struct rtattr *)(diag + 1);
-			attr_len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*diag));
-			for (; RTA_OK(attr, attr_len); attr = RTA_NEXT(attr, attr_len))
-				if (attr->rta_type == INET_DIAG_CGROUP_ID && RTA_PAYLOAD(attr) >= (int)sizeof(cgroup_id))
-					memcpy(&cgroup_id, RTA_DATA(attr), sizeof(cgroup_id));
-			if (*count < max && cgroup_id)
-				out[(*count)++] = (struct tcp_listener){
-					.inode = diag->idiag_inode,
-					.cgroup_id = cgroup_id,
-					.port = ntohs(diag->id.idiag_sport),
-				};
-		}
-	}
-}
-
 static unsigned audit_tcp_listeners(struct listener_audit *a, const struct target *t, const unsigned long *inodes,
 				    size_t inode_count)
 {
-	static struct tcp_listener listeners[MAX_SOCKET_INODES];
+	static struct netns_listener listeners[MAX_SOCKET_INODES];
 	static unsigned long target_ids[MAX_TARGET_CGROUPS];
-	size_t listener_count = 0, id_count, i;
+	size_t id_count, i;
 	char mount[PATH_MAX], other[PATH_MAX];
 	unsigned found = 0;
+	int listener_count;
 
-	if (a->netns.sock_diag_fd < 0)
-		return 0;
-	if (dump_tcp_listeners(a->netns.sock_diag_fd, AF_INET, listeners, &listener_count, MAX_SOCKET_INODES) ||
-	    dump_tcp_listeners(a->netns.sock_diag_fd, AF_INET6, listeners, &listener_count, MAX_SOCKET_INODES))
+	listener_count = netns_list_listeners(&a->netns, listeners, MAX_SOCKET_INODES);
+	if (listener_count <= 0)
 		return 0;
 	id_count = cgroup_ids_under(t->cgroup_dir, target_ids, 0, MAX_TARGET_CGROUPS, 0);
-	for (i = 0; i < listener_count; i++) {
-		const struct tcp_listener *l = &listeners[i];
+	for (i = 0; i < (size_t)listener_count; i++) {
+		const struct netns_listener *l = &listeners[i];
 
-		if (!contains(inodes, inode_count, l->inode) || contains(target_ids, id_count, l->cgroup_id))
+		/* Without the kernel's cgroup id there is nothing to compare. */
+		if (!l->cgroup_id || !contains(inodes, inode_count, l->inode) ||
+		    contains(target_ids, id_count, l->cgroup_id))
 			continue;
 		found++;
 		if (!first_report(a, l->inode))
 			continue;
 		if (cgroup2_mount_point(mount, sizeof(mount)) ||
 		    !cgroup_path_of_id(mount, l->cgroup_id, other, sizeof(other), 0))
-			snprintf(other, sizeof(other), "with id %lu (no longer in the hierarchy)", l->cgroup_id);
+			snprintf(other, sizeof(other), "with id %lu (no longer in the hierarchy)", (unsigned long)l->cgroup_id);
 		log_info("warning: the target's listening socket on TCP port %u was created in cgroup %s, "
 			 "outside the watched %s: its connections belong to that cgroup and are not counted "
 			 "(socket activation, uvicorn --fd); watch that cgroup instead: --cgroup %s",

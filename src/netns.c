@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -184,7 +185,8 @@ static int port_index(const unsigned short *ports, size_t count, unsigned short 
 	return -1;
 }
 
-typedef void (*listener_fn)(void *ctx, const struct inet_diag_msg *diag);
+/* diag is followed by attr_len bytes of attributes. */
+typedef void (*listener_fn)(void *ctx, const struct inet_diag_msg *diag, int attr_len);
 
 /* Every listening TCP socket of one family in the namespace, through
  * sock_diag: it walks the listening hash only, where /proc/net/tcp walks
@@ -223,7 +225,7 @@ static int dump_listeners(int fd, int family, listener_fn fn, void *ctx)
 				return 0;
 			if (h->nlmsg_type == NLMSG_ERROR)
 				return -EPROTO;
-			fn(ctx, NLMSG_DATA(h));
+			fn(ctx, NLMSG_DATA(h), (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(struct inet_diag_msg))));
 		}
 	}
 }
@@ -234,11 +236,12 @@ struct queue_sums {
 	struct accept_queue *out;
 };
 
-static void add_queue(void *ctx, const struct inet_diag_msg *diag)
+static void add_queue(void *ctx, const struct inet_diag_msg *diag, int attr_len)
 {
 	struct queue_sums *sums = ctx;
 	int index = port_index(sums->ports, sums->port_count, ntohs(diag->id.idiag_sport));
 
+	(void)attr_len;
 	if (index < 0)
 		return;
 	/* For a listener, rqueue is sk_ack_backlog and wqueue
@@ -252,7 +255,18 @@ struct listener_list {
 	size_t count, max;
 };
 
-static void add_listener(void *ctx, const struct inet_diag_msg *diag)
+static __u64 cgroup_id_of(const struct inet_diag_msg *diag, int attr_len)
+{
+	const struct rtattr *attr = (const struct rtattr *)(diag + 1);
+	__u64 id = 0;
+
+	for (; RTA_OK(attr, attr_len); attr = RTA_NEXT(attr, attr_len))
+		if (attr->rta_type == INET_DIAG_CGROUP_ID && RTA_PAYLOAD(attr) >= (int)sizeof(id))
+			memcpy(&id, RTA_DATA(attr), sizeof(id));
+	return id;
+}
+
+static void add_listener(void *ctx, const struct inet_diag_msg *diag, int attr_len)
 {
 	struct listener_list *list = ctx;
 
@@ -261,6 +275,7 @@ static void add_listener(void *ctx, const struct inet_diag_msg *diag)
 			.port = ntohs(diag->id.idiag_sport),
 			.family = diag->idiag_family == AF_INET6 ? NETNS_IPV6 : NETNS_IPV4,
 			.inode = diag->idiag_inode,
+			.cgroup_id = cgroup_id_of(diag, attr_len),
 		};
 }
 

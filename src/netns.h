@@ -53,6 +53,9 @@ struct netns_listener {
 	unsigned short port;
 	unsigned family; /* NETNS_IPV4 or NETNS_IPV6 */
 	__u32 inode;
+	/* The cgroup the socket was created in (INET_DIAG_CGROUP_ID, sent for
+	 * every full socket since Linux 5.7); 0 where the kernel does not say. */
+	__u64 cgroup_id;
 };
 
 /* Every listening TCP socket (IPv4 and IPv6) of the namespace, through
