@@ -9,10 +9,9 @@
 
 #include "kubelet_layout.h"
 #include "pod_processes.h"
+#include "target.h"
 
 #define CMDLINE_READ_MAX 4096
-/* Containers nest at most a level or two (CRI-O's "container" child). */
-#define MAX_CGROUP_DEPTH 4
 
 /* /proc/PID/cmdline with its NULs as spaces; "" for a kernel thread or a
  * process that is gone. */
@@ -60,33 +59,6 @@ static void append_text(char *buf, size_t size, const char *text)
 	snprintf(buf + used, size - used, "%s%.*s", used ? "; " : "", 48, text);
 }
 
-/* Appends the pids of `dir` and its descendants to pids[*count]. */
-static void cgroup_tree_pids(const char *dir, int depth, int *pids, size_t *count, size_t max)
-{
-	char path[PATH_MAX];
-	struct dirent *entry;
-	FILE *procs;
-	DIR *d;
-	int pid;
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	procs = fopen(path, "re");
-	if (procs) {
-		while (*count < max && fscanf(procs, "%d", &pid) == 1)
-			pids[(*count)++] = pid;
-		fclose(procs);
-	}
-	if (depth >= MAX_CGROUP_DEPTH || !(d = opendir(dir)))
-		return;
-	while ((entry = readdir(d))) {
-		if (entry->d_type != DT_DIR || entry->d_name[0] == '.')
-			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, entry->d_name) < sizeof(path))
-			cgroup_tree_pids(path, depth + 1, pids, count, max);
-	}
-	closedir(d);
-}
-
 /* Adds one container's processes to `out`, unless it is the sandbox. */
 static void add_container(struct pod_processes *out, const char *dir, const char *proc_dir, const regex_t *match)
 {
@@ -94,7 +66,7 @@ static void add_container(struct pod_processes *out, const char *dir, const char
 	size_t first = out->count, i;
 	bool all_pause = true;
 
-	cgroup_tree_pids(dir, 1, out->pids, &out->count, POD_MAX_PIDS);
+	out->count = cgroup_tree_pids(dir, out->pids, out->count, POD_MAX_PIDS);
 	if (out->count == first)
 		return;
 	for (i = first; i < out->count; i++) {
@@ -172,7 +144,7 @@ int pod_any_pid(const char *pod_dir)
 		if (kubelet_container_dir(entry->d_name, &runtime) == CONTAINER_CONMON)
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", pod_dir, entry->d_name) < sizeof(path))
-			cgroup_tree_pids(path, 1, &pid, &count, 1);
+			count = cgroup_tree_pids(path, &pid, count, 1);
 	}
 	closedir(d);
 	return count ? pid : 0;

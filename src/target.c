@@ -220,7 +220,6 @@ size_t listening_ports_of_process_tree(int pid, unsigned short *ports, size_t ma
 	return listening_ports_in_netns(pid, inodes, inode_count, ports, 0, max);
 }
 
-/* Appends the pids of a cgroup directory and its descendants. */
 static size_t cgroup_pids(const char *dir, int *pids, size_t count, size_t max, int depth)
 {
 	char path[PATH_MAX];
@@ -247,6 +246,11 @@ static size_t cgroup_pids(const char *dir, int *pids, size_t count, size_t max, 
 	}
 	closedir(d);
 	return count;
+}
+
+size_t cgroup_tree_pids(const char *dir, int *pids, size_t count, size_t max)
+{
+	return cgroup_pids(dir, pids, count, max, 0);
 }
 
 size_t socket_inodes_of_cgroup(const char *dir, unsigned long *inodes, size_t max)

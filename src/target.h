@@ -38,6 +38,10 @@ int cgroup_level(const char *dir);
  * in the network namespace of `pid`.  Returns the count (capped at max). */
 size_t listening_ports_of_process_tree(int pid, unsigned short *ports, size_t max);
 
+/* Appends the pids of a cgroup directory and its descendants to
+ * pids[count..max); returns the new count. */
+size_t cgroup_tree_pids(const char *dir, int *pids, size_t count, size_t max);
+
 /* Inodes of the sockets every process of a cgroup directory and its
  * children holds open. */
 size_t socket_inodes_of_cgroup(const char *dir, unsigned long *inodes, size_t max);
