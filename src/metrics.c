@@ -396,6 +396,45 @@ static void render_gauges(struct metrics_context *m, struct text_buffer *b)
 				     "Requests whose bytes reached the kernel but that the server has not read yet.");
 }
 
+enum route_gauge_kind { ROUTE_IN_FLIGHT, ROUTE_QUEUED };
+
+/* One per-route gauge family and its integral, for every target and group:
+ * `gauge_of` picks the gauge out of a group's events. */
+static void render_route_family(struct metrics_context *m, struct text_buffer *b,
+				struct request_events (*events)[ROUTE_GROUPS_MAX], size_t count, __u64 now,
+				struct gauge_counters (*gauge_of)(const struct request_events *),
+				enum route_gauge_kind kind, const char *name, const char *help)
+{
+	char integral_name[96], integral_help[160];
+	size_t slot, i;
+
+	header(b, name, "gauge", help);
+	for_each_target(m, slot) {
+		for (i = 0; i < count; i++) {
+			struct gauge_counters g = gauge_of(&events[slot][i]);
+
+			sample(b, name, &m->targets->targets[slot], "route=\"%s\"", m->route_groups[i].name);
+			text_buffer_printf(b, "%llu\n", (unsigned long long)gauge_value(&g));
+		}
+	}
+	snprintf(integral_name, sizeof(integral_name), "%s_seconds_total", name);
+	snprintf(integral_help, sizeof(integral_help), "Integral of %s over time: rate() of it is the exact mean.",
+		 name);
+	header(b, integral_name, "counter", integral_help);
+	for_each_target(m, slot) {
+		struct watched_target *w = &m->targets->targets[slot];
+		__u64 *last = kind == ROUTE_IN_FLIGHT ? w->last_route_in_flight_integral_ns :
+							 w->last_route_queued_integral_ns;
+
+		for (i = 0; i < count; i++) {
+			struct gauge_counters g = gauge_of(&events[slot][i]);
+
+			sample(b, integral_name, w, "route=\"%s\"", m->route_groups[i].name);
+			text_buffer_printf(b, "%.9f\n", gauge_integral_ns(&g, now, &last[i]) / NS_PER_SECOND);
+		}
+	}
+}
+
 /* The seed's runway_requests_in_flight_by_route{route}, with the queued
  * count and the integrals beside it; every group, with traffic or not, for
  * every target. */
@@ -416,60 +455,14 @@ static void render_route_gauges(struct metrics_context *m, struct text_buffer *b
 				memset(&events[slot][i], 0, sizeof(events[slot][i]));
 		}
 	}
-	header(b, "runway_requests_in_flight_by_route", "gauge",
-	       "Requests in flight (see runway_requests_in_flight), by route group (--route-group).");
-	for_each_target(m, slot) {
-		for (i = 0; i < count; i++) {
-			struct gauge_counters g = in_flight_gauge(&events[slot][i]);
-
-			sample(b, "runway_requests_in_flight_by_route", &m->targets->targets[slot], "route=\"%s\"",
-			       m->route_groups[i].name);
-			text_buffer_printf(b, "%llu\n", (unsigned long long)gauge_value(&g));
-		}
-	}
-	header(b, "runway_requests_in_flight_by_route_seconds_total", "counter",
-	       "Integral of runway_requests_in_flight_by_route over time: rate() of it is the exact mean.");
-	for_each_target(m, slot) {
-		struct watched_target *w = &m->targets->targets[slot];
-
-		for (i = 0; i < count; i++) {
-			struct gauge_counters g = in_flight_gauge(&events[slot][i]);
-
-			sample(b, "runway_requests_in_flight_by_route_seconds_total", w, "route=\"%s\"",
-			       m->route_groups[i].name);
-			text_buffer_printf(b, "%.9f\n",
-					   gauge_integral_ns(&g, now, &w->last_route_in_flight_integral_ns[i]) /
-						   NS_PER_SECOND);
-		}
-	}
-	if (!m->queue_metrics)
-		return;
-	header(b, "runway_requests_queued_by_route", "gauge",
-	       "Requests queued in the kernel (see runway_requests_queued), by route group (--route-group).");
-	for_each_target(m, slot) {
-		for (i = 0; i < count; i++) {
-			struct gauge_counters g = queued_gauge(&events[slot][i]);
-
-			sample(b, "runway_requests_queued_by_route", &m->targets->targets[slot], "route=\"%s\"",
-			       m->route_groups[i].name);
-			text_buffer_printf(b, "%llu\n", (unsigned long long)gauge_value(&g));
-		}
-	}
-	header(b, "runway_requests_queued_by_route_seconds_total", "counter",
-	       "Integral of runway_requests_queued_by_route over time: rate() of it is the exact mean.");
-	for_each_target(m, slot) {
-		struct watched_target *w = &m->targets->targets[slot];
-
-		for (i = 0; i < count; i++) {
-			struct gauge_counters g = queued_gauge(&events[slot][i]);
-
-			sample(b, "runway_requests_queued_by_route_seconds_total", w, "route=\"%s\"",
-			       m->route_groups[i].name);
-			text_buffer_printf(b, "%.9f\n",
-					   gauge_integral_ns(&g, now, &w->last_route_queued_integral_ns[i]) /
-						   NS_PER_SECOND);
-		}
-	}
+	render_route_family(m, b, events, count, now, in_flight_gauge, ROUTE_IN_FLIGHT,
+			    "runway_requests_in_flight_by_route",
+			    "Requests in flight (see runway_requests_in_flight), by route group (--route-group).");
+	if (m->queue_metrics)
+		render_route_family(m, b, events, count, now, queued_gauge, ROUTE_QUEUED,
+				    "runway_requests_queued_by_route",
+				    "Requests queued in the kernel (see runway_requests_queued), by route group "
+				    "(--route-group).");
 }
 
 static void render_queue_times(struct metrics_context *m, struct text_buffer *b)
