@@ -105,6 +105,15 @@ $(OUTPUT)/bench/syscall_loop: bench/syscall_loop.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -o $@
 
+# Part 7's floor: empty programs on our hooks, and their loader.
+$(OUTPUT)/bench/empty_programs.bpf.o: bench/empty_programs.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/bench/empty_programs: bench/empty_programs.c | $(OUTPUT)/bench $(OUTPUT)/bench/empty_programs.bpf.o
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -lbpf -o $@
+
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Isrc $(SWEEP_CFLAGS) -MMD -MP $< $(LIB_OBJS) $(LDLIBS) -lm -lcmocka -o $@

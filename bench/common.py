@@ -40,7 +40,7 @@ STACK_LABEL = {"uvloop": "uvloop+httptools", "asyncio": "asyncio+h11"}
 
 # The C helpers, built into build/bench/ by the Makefile at the start of a run
 # (the HTTP ones link src/loadgen, shared with runway-sweep).
-TOOLS = ("syscall_loop", "closedloop", "keepalive_load")
+TOOLS = ("syscall_loop", "closedloop", "keepalive_load", "empty_programs")
 
 T_START = time.monotonic()
 

@@ -15,16 +15,24 @@ REPEATS such counts; the table shows the middle one by total.
 
 What is not in the figures: the dispatch around each run (the cgroup_skb
 hook, the tracepoint), which runs whether the program does anything or not;
-part 1's target CPU includes it.  The read hook and the connection-state
+part 1's target CPU includes it.
+
+The floor.  Programs that do nothing, on the same four hooks
+(bench/empty_programs.bpf.c: the cgroup ones on the target's cgroup), are
+attached beside the daemon's and counted in the same counts: their run time
+per request is what the hooks and the run-time accounting cost on this
+machine before any work, which no change to our programs can take away.  The read hook and the connection-state
 tracepoint are node-wide, so their counts also include other TCP traffic on
 the node during the count; the table gives that background, measured over an
 idle second just before.
 """
 
+import os
 import time
 
 from common import (PROGRAM_ROLES, STACK_LABEL, BpfStatsEnabled, Daemon, DaemonPrograms,
-                    KeepaliveLoad, Uvicorn, counted_delta, counter_delta, log, short_name)
+                    KeepaliveLoad, Proc, Uvicorn, counted_delta, counter_delta, log, short_name)
+import env
 
 NUMBER = 7
 NAME = "bpf_time"
@@ -55,26 +63,31 @@ def measure_stack(bench, stack, requests, repeats):
                     name="hello-bpf-" + stack).start()
     d = Daemon(bench, hello.pid).start()
     load = KeepaliveLoad(bench, [hello], CONNECTIONS)
+    floor = EmptyPrograms(bench, hello.pid)
     m0 = d.scrape()
     load.count(WARMUP, hello)
     programs = DaemonPrograms(d.pid)
+    floor_programs = DaemonPrograms(floor.proc.pid)
     # Other people's tests on the node make TCP traffic that our node-wide
     # programs see too: wait for their daemons (and so, mostly, their tests)
     # to be gone.
     bench.wait_quiet(set(programs.names))
     counts = []
+    floors = []
     with BpfStatsEnabled():
         c0 = programs.counters()
         time.sleep(1.0)
         c1 = programs.counters()
         background = counter_delta(c0, c1)
         for _ in range(repeats):
-            c0 = programs.counters()
+            c0, f0 = programs.counters(), floor_programs.counters()
             load.count(requests, hello)
-            c1 = programs.counters()
+            c1, f1 = programs.counters(), floor_programs.counters()
             counts.append(counter_delta(c0, c1))
+            floors.append(counter_delta(f0, f1))
     m1 = d.scrape()
     load.stop()
+    floor.stop()
     d.stop()
     hello.stop()
     made = WARMUP + requests * repeats
@@ -82,7 +95,44 @@ def measure_stack(bench, stack, requests, repeats):
     bench.table.add("7", "requests counted during the BPF time counts", label,
                     "%d of %d" % (counted, made), "= requests made", counted == made)
     report(bench, label, counts, background, requests)
-    return {"requests": requests, "counts": counts, "background_per_s": background}
+    report_floor(bench, label, floors, requests)
+    return {"requests": requests, "counts": counts, "background_per_s": background, "floor": floors}
+
+
+class EmptyPrograms:
+    """bench/empty_programs: programs that do nothing on our four hooks, the
+    cgroup ones on the target's cgroup."""
+
+    def __init__(self, bench, target_pid):
+        with open("/proc/%d/cgroup" % target_pid) as f:
+            path = next(line.split(":", 2)[2].strip() for line in f if line.startswith("0::"))
+        cgroup = os.path.join(env.cgroup2_mount(), path.lstrip("/"))
+        obj = bench.tools["empty_programs"] + ".bpf.o"
+        log_path = bench.log_path("empty-programs")
+        self.proc = Proc([bench.tools["empty_programs"], obj, cgroup], "empty-programs", log_path=log_path)
+        deadline = time.monotonic() + 30
+        while True:
+            with open(log_path) as f:
+                if "ready" in f.read():
+                    break
+            if not self.proc.alive() or time.monotonic() > deadline:
+                raise RuntimeError("bench/empty_programs did not attach: see %s" % log_path)
+            time.sleep(0.05)
+
+    def stop(self):
+        self.proc.stop()
+
+
+def report_floor(bench, label, floors, requests):
+    """The middle count of the empty programs, by total."""
+    totals = [sum(ns for ns, _ in c.values()) / requests for c in floors]
+    chosen = floors[sorted(range(len(floors)), key=lambda i: totals[i])[len(floors) // 2]]
+    total = sum(ns for ns, _ in chosen.values()) / requests
+    text = "%.0f ns (%s)" % (total, ", ".join(
+        "%s %.2f x %.0f" % (name[len("floor_"):], cnt / requests, ns / cnt if cnt else 0)
+        for name, (ns, cnt) in sorted(chosen.items(), key=lambda kv: -kv[1][0]) if cnt))
+    bench.table.add("7", "floor: empty programs on the same hooks, per request (runs x ns)",
+                    label + ", keep-alive", text, "", None)
 
 
 def report(bench, label, counts, background, requests):

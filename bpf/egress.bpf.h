@@ -76,7 +76,10 @@ static __always_inline long egress_step(struct egress_scan *scan, const int kind
 		/* Most responses: the whole head at once. */
 		starts = 1;
 	}
-	frame = frame_next_kind(scan->skb, &cs->response, &cs->out, scan->window, starts, kind);
+	if (starts)
+		frame = frame_head(scan->skb, &cs->response_shape, &cs->response, &cs->out, scan->window, kind);
+	else
+		frame = frame_next_kind(scan->skb, &cs->response, &cs->out, scan->window, 0, kind);
 	result = FRAME_SCAN(frame);
 	if (result == SCAN_DONE)
 		return 1;
@@ -131,6 +134,56 @@ EGRESS_STEP(egress_step_helper, LOOP_HELPER)
 	}
 EGRESS_LOOP_BODY(egress_body_open_coded, egress_step_open_coded)
 EGRESS_LOOP_BODY(egress_body_helper, egress_step_helper)
+
+/*
+ * Keep-alive in a straight line, without the framing loop, for the packets
+ * most servers send: in sequence, on a connection with one request waiting,
+ * either the start of its response with a head of the last response's shape,
+ * or more of its Content-Length body.  The head, and the body as far as the
+ * packet holds it, are taken here, and the request ends if its response
+ * does.  Returns 1 if that was all of the packet, 0 if the loop frames the
+ * rest (or all of it: nothing was taken).
+ */
+static __always_inline int response_straight(struct egress_scan *scan, const struct tcp_segment *seg)
+{
+	struct conn_state *cs = scan->cs;
+	__u32 phase = cs->phase, rest = seg->payload_length;
+	int result, event;
+
+	if ((cs->flags & (CONN_SND_SYNCED | CONN_UNTRACKED | CONN_COARSE | CONN_CLOSED)) != CONN_SND_SYNCED ||
+	    seg->seq != cs->snd_next || cs->ring_head != cs->ring_tail ||
+	    (phase != PHASE_QUEUED && phase != PHASE_IN_FLIGHT))
+		return 0;
+	if (cs->response_generation == cs->head_generation) {
+		/* The response is under way: more of its body? */
+		if (cs->response.state != HTTP_BODY_LENGTH)
+			return 0;
+		event = HTTP_EV_BODY;
+	} else {
+		/* It starts here. */
+		if (!fast_path_enabled || !cs->response_shape.length)
+			return 0;
+		result = packet_head_by_shape(scan->skb, seg, &cs->response_shape, &cs->response,
+					      cs->head.method == HTTP_HEAD ? BEGIN_RESPONSE_TO_HEAD : BEGIN_RESPONSE);
+		if (result < 0)
+			return 0;
+		cs->response_generation = cs->head_generation;
+		event = result & 0xff;
+		rest -= (__u32)result >> 8;
+	}
+	if (event == HTTP_EV_BODY)
+		rest -= (__u32)http_skip(&cs->response, rest, &event);
+	cs->snd_next = seg->seq + seg->payload_length - rest;
+	if (event == HTTP_EV_COMPLETE) {
+		scan->untrack = 0;
+		response_complete(scan);
+		if (scan->untrack) {
+			connection_untrack(cs, scan->sk, scan->untrack - 1, scan->now);
+			return 1;
+		}
+	}
+	return rest == 0;
+}
 
 /* "HTTP/1.x NNN" at a packet offset: the status, else 0. */
 static __always_inline __u32 status_line_at(struct __sk_buff *skb, __u32 offset, __u32 length)

@@ -90,7 +90,10 @@ static __always_inline long ingress_step(struct ingress_scan *scan, const int pe
 		/* Most requests: the whole head at once. */
 		starts = 1;
 	}
-	frame = frame_next_kind(scan->skb, p, &cs->in, scan->window, starts, kind);
+	if (starts)
+		frame = frame_head(scan->skb, &cs->request_shape, p, &cs->in, scan->window, kind);
+	else
+		frame = frame_next_kind(scan->skb, p, &cs->in, scan->window, 0, kind);
 	switch (FRAME_SCAN(frame)) {
 	case SCAN_DONE:
 		return 1;
@@ -226,6 +229,60 @@ static __always_inline void request_bytes_arrived(struct ingress_scan *scan, con
 		closed_meanwhile(cs, scan->sk, scan->now);
 	else if (!pending && scan->untrack)
 		connection_untrack(cs, scan->sk, scan->untrack - 1, scan->now);
+}
+
+/*
+ * Keep-alive in a straight line, without the framing loop, for the packets
+ * most clients send: in sequence, either the start of a request with a head
+ * of the last request's shape, or more of a Content-Length body.  The head,
+ * and the body as far as the packet holds it, are taken here, and a request
+ * joins the queue.  Returns 1 if that was all of the packet, 0 if the loop
+ * frames the rest (or all of it: nothing was taken).
+ */
+static __always_inline int request_straight(struct ingress_scan *scan, const struct tcp_segment *seg)
+{
+	struct conn_state *cs = scan->cs;
+	__u32 rest = seg->payload_length;
+	int result, event, started = 0;
+
+	if ((cs->flags & (CONN_RCV_SYNCED | CONN_RESYNC | CONN_UNTRACKED)) != CONN_RCV_SYNCED ||
+	    seg->seq != cs->rcv_next)
+		return 0;
+	if (!http_request_starts(&cs->request)) {
+		/* A request under way: more of its body? */
+		if (cs->request.state != HTTP_BODY_LENGTH)
+			return 0;
+		event = HTTP_EV_BODY;
+	} else {
+		if (!fast_path_enabled || !cs->request_shape.length)
+			return 0;
+		result = packet_head_by_shape(scan->skb, seg, &cs->request_shape, &cs->request, BEGIN_REQUEST);
+		if (result < 0)
+			return 0;
+		/* As ingress_step() begins a request, then frames its head. */
+		cs->parsing.start_seq = seg->seq;
+		cs->parsing.arrival_ns = scan->now;
+		cs->early_read_ns = 0;
+		event = result & 0xff;
+		rest -= (__u32)result >> 8;
+		started = 1;
+	}
+	if (event == HTTP_EV_BODY)
+		rest -= (__u32)http_skip(&cs->request, rest, &event);
+	cs->rcv_next = seg->seq + seg->payload_length - rest;
+	if (!started)
+		return rest == 0;
+	scan->untrack = 0;
+	request_line_seen(scan, 0);
+	if (scan->untrack == ENQUEUE_CLOSED_MEANWHILE) {
+		closed_meanwhile(cs, scan->sk, scan->now);
+		return 1;
+	}
+	if (scan->untrack) {
+		connection_untrack(cs, scan->sk, scan->untrack - 1, scan->now);
+		return 1;
+	}
+	return rest == 0 || (cs->flags & CONN_UNTRACKED);
 }
 
 #endif /* RUNWAY_INGRESS_BPF_H */

@@ -229,6 +229,8 @@ static __always_inline int ingress(struct __sk_buff *skb, const int kind)
 	scan.cs = cs;
 	scan.sk = sk;
 	scan.now = bpf_ktime_get_ns();
+	if (request_straight(&scan, &seg))
+		return SK_PASS;
 	request_bytes_arrived(&scan, &seg, kind, 0);
 	return SK_PASS;
 }
@@ -302,6 +304,8 @@ static __always_inline int egress(struct __sk_buff *skb, const int kind)
 		if (starts_response)
 			response_joined(cs, scan.now);
 	}
+	if (response_straight(&scan, &seg))
+		return SK_PASS;
 	response_bytes_sent(&scan, &seg, kind);
 	return SK_PASS;
 }

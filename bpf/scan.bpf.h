@@ -17,6 +17,7 @@
 
 #include "loops.bpf.h"
 #include "maps.bpf.h"
+#include "tcp_segment.bpf.h"
 
 /* Bytes copied out of the packet at a time. */
 #define SCAN_WINDOW 256
@@ -175,31 +176,128 @@ __noinline int framing_head_fast(struct http_parser *p, struct scan_window *wind
  * there if it does not start there.  Returns -1 when it does not apply, else
  * the head's last event (the head's bytes are taken).
  */
-static __always_inline int scan_head_fast(struct __sk_buff *skb, struct http_parser *p, struct scan_position *pos,
-					  struct scan_window *window, const int kind)
+/* The window holds the bytes from pos->offset on (loaded there if it does
+ * not start there).  Returns 0, or -1 if there are none to load. */
+static __always_inline int scan_window_at_offset(struct __sk_buff *skb, struct scan_position *pos,
+						 struct scan_window *window)
 {
 	__u32 offset = pos->offset, length;
-	int event;
 
 	if (offset >= pos->end)
 		return -1;
-	if (pos->window_start != offset || !pos->window_length) {
-		length = pos->end - offset;
-		if (length > SCAN_WINDOW)
-			length = SCAN_WINDOW;
-		barrier_var(length);
-		if (length == 0 || length > SCAN_WINDOW)
-			return -1;
-		if (bpf_skb_load_bytes(skb, offset, window->bytes, length))
-			return -1;
-		pos->window_start = offset;
-		pos->window_length = length;
-	}
+	if (pos->window_start == offset && pos->window_length)
+		return 0;
+	length = pos->end - offset;
+	if (length > SCAN_WINDOW)
+		length = SCAN_WINDOW;
+	barrier_var(length);
+	if (length == 0 || length > SCAN_WINDOW)
+		return -1;
+	if (bpf_skb_load_bytes(skb, offset, window->bytes, length))
+		return -1;
+	pos->window_start = offset;
+	pos->window_length = length;
+	return 0;
+}
+
+static __always_inline int scan_head_fast(struct __sk_buff *skb, struct http_parser *p, struct scan_position *pos,
+					  struct scan_window *window, const int kind)
+{
+	int event;
+
+	if (scan_window_at_offset(skb, pos, window))
+		return -1;
 	event = framing_head_fast(p, window, pos->window_length);
 	if (event >= 0)
-		pos->offset = offset + window->taken;
+		pos->offset += window->taken;
 	return event;
 }
+
+/*
+ * Shapes (http_framing.h): a head at the start of a message, checked
+ * against the shape of the connection's last head in that direction.
+ */
+
+/* The head at pos->offset, with the window loaded there and the parser
+ * begun: its last event (the head taken), or -1 and nothing changed. */
+__noinline int shape_match_at(const struct http_head_shape *s, struct http_parser *p, struct scan_position *pos,
+			      const struct scan_window *window)
+{
+	__u32 taken = 0;
+	int event;
+
+	if (!s || !p || !pos || !window)
+		return -1;
+	event = http_shape_match(s, p, window->bytes, pos->window_length, p, &taken);
+	if (event >= 0)
+		pos->offset += taken;
+	return event;
+}
+
+/* The fast path framed the head at the window's start: keep its shape. */
+__noinline int shape_record(struct http_head_shape *s, const struct scan_window *window)
+{
+	if (s && window)
+		http_shape_record(s, &window->fast, window->bytes);
+	return 0;
+}
+
+/* How head_by_shape() begins the parser. */
+#define BEGIN_RESPONSE 0
+#define BEGIN_RESPONSE_TO_HEAD 1
+#define BEGIN_REQUEST 2
+
+/* A message starts at the window's start (`length` bytes there): if its
+ * head has shape s, *p is begun and taken past it.  Returns the head's last
+ * event | its length << 8, or -1 (nothing changed). */
+__noinline int head_by_shape(const struct http_head_shape *s, struct http_parser *p, const struct scan_window *window,
+			     __u32 length, __u32 begin)
+{
+	struct http_parser begun;
+	__u32 taken = 0;
+	int event;
+
+	if (!s || !p || !window)
+		return -1;
+	if (begin == BEGIN_REQUEST)
+		http_request_begin(&begun);
+	else
+		http_response_begin(&begun, begin == BEGIN_RESPONSE_TO_HEAD);
+	event = http_shape_match(s, &begun, window->bytes, length, p, &taken);
+	if (event < 0)
+		return -1;
+	return event | (int)taken << 8;
+}
+
+/* The same for a message at the start of a packet's payload, read into a
+ * window here: the straight paths of ingress and egress. */
+static __always_inline int packet_head_by_shape(struct __sk_buff *skb, const struct tcp_segment *seg,
+						const struct http_head_shape *s, struct http_parser *p, __u32 begin)
+{
+	__u32 length = seg->payload_length;
+	struct scan_scratch *scratch;
+	struct scan_window *window;
+	int result;
+
+	if (length > SCAN_WINDOW)
+		length = SCAN_WINDOW;
+	barrier_var(length);
+	if (length == 0 || length > SCAN_WINDOW)
+		return -1;
+	window = scan_window_acquire(&scratch);
+	if (!window || bpf_skb_load_bytes(skb, seg->payload_offset, window->bytes, length)) {
+		scan_window_release(scratch);
+		return -1;
+	}
+	result = head_by_shape(s, p, window, length, begin);
+	scan_window_release(scratch);
+	return result;
+}
+
+/* A message starts at pos->offset, its parser begun: by the shape of the
+ * last head, else framed (and its shape kept if the fast path took it). */
+static __always_inline int frame_head(struct __sk_buff *skb, struct http_head_shape *s, struct http_parser *p,
+				      struct scan_position *pos, struct scan_window *window, const int kind);
 
 /* Result of scan_step(). */
 #define SCAN_MORE 0  /* keep going */
@@ -304,6 +402,25 @@ static __always_inline int frame_next_kind(struct __sk_buff *skb, struct http_pa
 	if (kind == LOOP_OPEN_CODED)
 		return frame_next_open_coded(skb, p, pos, window, try_fast);
 	return frame_next_helper(skb, p, pos, window, try_fast);
+}
+
+static __always_inline int frame_head(struct __sk_buff *skb, struct http_head_shape *s, struct http_parser *p,
+				      struct scan_position *pos, struct scan_window *window, const int kind)
+{
+	int event, frame;
+
+	if (fast_path_enabled && s->length && !scan_window_at_offset(skb, pos, window)) {
+		event = shape_match_at(s, p, pos, window);
+		if (event >= 0) {
+			/* As the fast path says where a request line ended. */
+			window->fast.line_seen = s->line_seen;
+			return FRAME_RESULT(SCAN_FAST, event);
+		}
+	}
+	frame = frame_next_kind(skb, p, pos, window, 1, kind);
+	if (FRAME_SCAN(frame) == SCAN_FAST)
+		shape_record(s, window);
+	return frame;
 }
 
 /* Start scanning a packet's payload from `from` (an offset in the packet). */

@@ -1039,14 +1039,25 @@ enum http_fast_status {
 	HTTP_FAST_GIVE_UP, /* step instead */
 };
 
+/* Longest response head whose shape a connection keeps (see below). */
+#define HTTP_SHAPE_MAX HTTP_FAST_HEAD_MAX
+#define HTTP_SHAPE_WORDS (HTTP_SHAPE_MAX / 8)
+
 struct http_fast_head {
-	struct http_parser p; /* the parser as the head leaves it */
+	struct http_parser p; /* the parser as the head leaves it (before http_head_end) */
 	__u32 pos;            /* next byte to look at */
 	__u32 line;           /* where the current line starts */
 	__u32 end;            /* past the head's last byte, once found */
 	__u32 status;         /* enum http_fast_status */
 	__u32 headers;        /* the current line is a header line (not the start line) */
 	__u32 line_seen;      /* a request line ended, its event after byte line_seen - 1 */
+	/* For the head's shape (responses): */
+	__u64 free[HTTP_SHAPE_MAX / 64]; /* bit k: the framing does not look at byte k */
+	__u32 in_flags;       /* the begun parser's flags and state */
+	__u32 in_state;
+	__u16 length_value;   /* the Content-Length value's bytes [length_value, length_value_end) */
+	__u16 length_value_end;
+	__u32 length_lines;   /* Content-Length lines */
 };
 
 /* The empty line (or not) at a line start: CRLF or a bare LF ends the head;
@@ -1072,7 +1083,26 @@ HTTP_INLINE void http_fast_line_start(struct http_fast_head *f, const __u8 *b, _
 	}
 }
 
-/* A header line [line, lf): what the byte machine would make of it. */
+/* Mark bytes [from, to) of a head as free: bytes the framing does not look
+ * at (see "Shapes" below). */
+HTTP_INLINE void http_fast_free(struct http_fast_head *f, __u32 from, __u32 to)
+{
+	__u32 k;
+
+	for (k = 0; k < HTTP_SHAPE_MAX / 64; k++) {
+		__u32 lo = k * 64, a = from > lo ? from : lo, b = to < lo + 64 ? to : lo + 64;
+
+		if (a >= b)
+			continue;
+		f->free[k] |= (b - a >= 64 ? ~0ULL : (1ULL << (b - a)) - 1) << (a - lo);
+	}
+}
+
+/* A header line [line, lf): what the byte machine would make of it.  The
+ * machine has decided what a line is by its 18th byte (a Content-Length or
+ * Transfer-Encoding name, or neither); past that, it looks at no byte of a
+ * line that is neither but its LF, and at the digits of a Content-Length
+ * value: those bytes are free in the head's shape. */
 HTTP_INLINE void http_fast_header(struct http_fast_head *f, const __u8 *b, __u32 lf)
 {
 	struct http_parser *p = &f->p;
@@ -1105,6 +1135,10 @@ HTTP_INLINE void http_fast_header(struct http_fast_head *f, const __u8 *b, __u32
 				p->flags |= HTTP_F_HAS_LENGTH;
 			}
 		}
+		f->length_value = (__u16)(line + name);
+		f->length_value_end = (__u16)lf;
+		f->length_lines++;
+		http_fast_free(f, line + name, lf);
 		return;
 	}
 	if (lf - line < TRANSFER_ENCODING_NAME_LEN + 1)
@@ -1133,7 +1167,9 @@ HTTP_INLINE void http_fast_header(struct http_fast_head *f, const __u8 *b, __u32
 			if (p->chunked_match == CHUNKED_TOKEN_LEN)
 				p->flags |= HTTP_F_CHUNKED;
 		}
+		return;
 	}
+	http_fast_free(f, line + TRANSFER_ENCODING_NAME_LEN + 1, lf);
 }
 
 /* A line ends at lf. */
@@ -1177,6 +1213,13 @@ HTTP_INLINE int http_fast_head_begin(struct http_fast_head *f, const struct http
 	f->status = HTTP_FAST_GOING;
 	f->headers = 0;
 	f->line_seen = 0;
+	for (i = 0; i < HTTP_SHAPE_MAX / 64; i++)
+		f->free[i] = 0;
+	f->in_flags = in->flags;
+	f->in_state = in->state;
+	f->length_value = 0;
+	f->length_value_end = 0;
+	f->length_lines = 0;
 	if (p->flags & HTTP_F_REQUEST) {
 		if (p->state != HTTP_REQ_METHOD || p->method_length || available < HTTP_METHOD_MAX_LEN + 1)
 			return -1;
@@ -1281,10 +1324,165 @@ HTTP_INLINE int http_fast_head_end(struct http_fast_head *f, struct http_parser 
 	p->head_length = f->end;
 	p->header_match = 0;
 	p->position = 0;
-	event = http_head_end(p);
+	/* f->p stays as the head left it: a shape keeps that. */
 	*out = *p;
+	event = http_head_end(out);
 	*taken = f->end;
 	return event;
+}
+
+/* ---------------------------------------------------------------------
+ * Shapes: the next head on a keep-alive connection
+ *
+ * A client sends a connection's requests, and a server answers them, with
+ * heads of one shape: the same start line and header lines, in the same
+ * order, where only values change (a date, a Content-Length, a token).  The
+ * shape of the last head framed by the fast path is its bytes, with a bit
+ * per byte for the bytes the framing does not look at (http_fast_header
+ * says which: a header value past the line's 18th byte, except in
+ * Transfer-Encoding; the Content-Length value's digits, which are read
+ * again).  The start line has no free byte: a request's method and path are
+ * the shape's.  A head that has the same bytes everywhere else, and no LF
+ * among the free bytes, has the same lines, so the byte machine would make
+ * the same of it: the same parser at its end, but for the Content-Length.
+ * Checking that is a compare per 8 bytes.  Anything else, and the fast path
+ * and the steps frame the head as before.
+ * ------------------------------------------------------------------- */
+
+struct http_head_shape {
+	__u64 words[HTTP_SHAPE_WORDS];      /* the head, zeros past `length` */
+	__u64 free[HTTP_SHAPE_MAX / 64];  /* bit k: byte k may differ */
+	struct http_parser after;           /* the parser at the head's end, before http_head_end() */
+	__u32 in_flags;                     /* of the begun parser it applies to */
+	__u32 in_state;
+	__u16 length;                       /* of the head; 0: no shape */
+	__u16 length_value;                 /* the Content-Length value's bytes, 0 if none */
+	__u16 length_value_end;
+	__u16 line_seen;                    /* a request: its line's event after byte line_seen - 1 */
+};
+
+/* In BPF, hide how x was computed from the compiler: the verifier then
+ * bounds the index the bounds checks saw, not a sum the compiler made. */
+#ifdef __bpf__
+#define HTTP_OPAQUE(x) asm volatile("" : "+r"(x))
+#else
+#define HTTP_OPAQUE(x) ((void)0)
+#endif
+
+/* The first min(k, 8) bytes at p, zeros above.  In BPF the bytes are in a
+ * window with room for a whole word past any byte of it. */
+HTTP_INLINE __u64 http_load_upto(const __u8 *p, __u32 k)
+{
+#ifdef __bpf__
+	return http_low_bytes(http_load_word(p), k);
+#else
+	__u64 w = 0;
+
+	memcpy(&w, p, k < 8 ? k : 8);
+	return w;
+#endif
+}
+
+/* 0xff in byte k of the result for bit k of `bits` (k in 0..7). */
+HTTP_INLINE __u64 http_byte_mask(__u64 bits)
+{
+	__u64 x = bits & 0xff;
+
+	x = (x | x << 28) & 0x0000000f0000000fULL;
+	x = (x | x << 14) & 0x0003000300030003ULL;
+	x = (x | x << 7) & 0x0101010101010101ULL;
+	return x * 0xff;
+}
+
+/* 0x80 in exactly the bytes of w that equal c (http_bytes_equal() may also
+ * flag a byte above one that does). */
+HTTP_INLINE __u64 http_bytes_equal_exact(__u64 w, __u8 c)
+{
+	__u64 x = w ^ (HTTP_ONES * c);
+
+	return ~(((x & ~HTTP_HIGHS) + ~HTTP_HIGHS) | x) & HTTP_HIGHS;
+}
+
+/* After the fast path framed a head at b (http_fast_head_end() returned an
+ * event): keep its shape.  Returns 0, or -1 when the head has none worth
+ * keeping (then s has none). */
+HTTP_INLINE int http_shape_record(struct http_head_shape *s, const struct http_fast_head *f, const __u8 *b)
+{
+	__u32 n = f->end, i;
+
+	s->length = 0;
+	if (f->status != HTTP_FAST_DONE || n == 0 || n > HTTP_SHAPE_MAX || f->length_lines > 1)
+		return -1;
+	for (i = 0; i < HTTP_SHAPE_WORDS; i++)
+		s->words[i] = i * 8 < n ? http_load_upto(b + i * 8, n - i * 8) : 0;
+	for (i = 0; i < HTTP_SHAPE_MAX / 64; i++)
+		s->free[i] = f->free[i];
+	s->after = f->p;
+	s->in_flags = f->in_flags;
+	s->in_state = f->in_state;
+	s->line_seen = (__u16)f->line_seen;
+	s->length_value = f->length_value;
+	s->length_value_end = f->length_value_end;
+	s->length = (__u16)n;
+	return 0;
+}
+
+/*
+ * A head at b (`available` bytes there), for the begun parser *in: if it
+ * has shape s, *out gets the parser after it and *taken its length, and the
+ * return value is the event of its last byte, all as http_fast_head_end()
+ * gives them (a request's line ended after byte s->line_seen - 1, as the
+ * fast path's line_seen says).  -1 if it does not have the shape (then
+ * nothing changed).
+ */
+HTTP_INLINE int http_shape_match(const struct http_head_shape *s, const struct http_parser *in, const __u8 *b,
+				 __u32 available, struct http_parser *out, __u32 *taken)
+{
+	__u32 n = s->length, i;
+	__u64 length = 0;
+	int digits = 0;
+
+	/* A parser just begun, as the shape's was. */
+	if (!n || n > available || n > HTTP_SHAPE_MAX || in->state != s->in_state || in->flags != s->in_flags ||
+	    in->position || in->method_length || in->head_length)
+		return -1;
+	for (i = 0; i < HTTP_SHAPE_WORDS; i++) {
+		__u64 w, diff, free;
+
+		if (i * 8 >= n)
+			break;
+		w = http_load_upto(b + i * 8, n - i * 8);
+		diff = w ^ s->words[i];
+		if (!diff)
+			continue;
+		free = http_byte_mask(s->free[i / 8] >> (i % 8 * 8));
+		/* A changed byte the framing looks at, or a new line. */
+		if ((diff & ~free) || (http_bytes_equal_exact(w, '\n') & free))
+			return -1;
+	}
+	*out = s->after;
+	if (s->length_value) {
+		/* As the byte machine reads a Content-Length value. */
+		for (i = 0; i < HTTP_FAST_VALUE_MAX; i++) {
+			__u32 at = s->length_value + i;
+			__u8 c;
+
+			HTTP_OPAQUE(at);
+			if (at >= s->length_value_end || at >= HTTP_SHAPE_MAX)
+				break;
+			c = b[at];
+			if (c >= '0' && c <= '9') {
+				length = length * 10 + (c - '0');
+				if (length > HTTP_BODY_LENGTH_MAX)
+					length = HTTP_BODY_LENGTH_MAX;
+				digits = 1;
+			}
+		}
+		out->content_length = length;
+		out->flags = (out->flags & ~HTTP_F_HAS_LENGTH) | (digits ? HTTP_F_HAS_LENGTH : 0);
+	}
+	*taken = n;
+	return http_head_end(out);
 }
 
 /*

@@ -156,6 +156,10 @@ struct conn_state {
 	struct scan_position out;
 	struct http_parser request;
 	struct http_parser response;
+	/* The last request and response heads the fast path framed: the next
+	 * ones are checked against them first (keep-alive; http_framing.h). */
+	struct http_head_shape request_shape;
+	struct http_head_shape response_shape;
 };
 
 #define CONN_RCV_SYNCED (1u << 0)

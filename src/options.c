@@ -40,7 +40,7 @@ void options_usage(FILE *out)
 		"      --no-read-hook     do not attach the node-wide TCP read tracepoint: every TCP\n"
 		"                         read on the node gets cheaper, and requests count as in\n"
 		"                         flight from their arrival (no runway_requests_queued)\n"
-		"      --no-fast-path     frame every message head step by step, not in one pass\n"
+		"      --no-fast-path     frame every message head step by step: no shapes, not in one pass\n"
 		"                         (the counts are the same; for diagnosis and tests)\n"
 		"      --allow-root-cgroup\n"
 		"                         accept a target in the root cgroup (refused by default:\n"

@@ -10,6 +10,8 @@
  * driver the unit tests use, with the BPF programs' semantics):
  *   the reference: whole, bytes only;
  *   whole with word steps, in windows of 256, 19 and 8 bytes;
+ *   whole and cut with word steps and response shapes (each response head
+ *   checked against the shape of the one before it);
  *   cut where the input says, with word steps and with bytes only;
  *   byte by byte with word steps (which then never apply).
  * Any difference in the events (kind, offset, status or path hash, method
@@ -113,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	reference = run(&r, stream, len, NULL, 0);
 	o = run(&r, stream, len, cuts, cut_count);
 	expect_same(&reference, &o, "bytes only, cut");
-	r.words = 1;
+	r.words = DRIVER_WORDS;
 	for (k = 0; k < sizeof(windows) / sizeof(windows[0]); k++) {
 		r.window = windows[k];
 		o = run(&r, stream, len, NULL, 0);
@@ -121,6 +123,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		o = run(&r, stream, len, cuts, cut_count);
 		expect_same(&reference, &o, "word steps, cut");
 	}
+	/* Responses: each head may meet the shape of the one before. */
+	r.words = DRIVER_SHAPES;
+	r.window = 256;
+	o = run(&r, stream, len, NULL, 0);
+	expect_same(&reference, &o, "shapes, whole");
+	o = run(&r, stream, len, cuts, cut_count);
+	expect_same(&reference, &o, "shapes, cut");
+	r.words = DRIVER_WORDS;
 	singles = malloc((len ? len : 1) * sizeof(*singles));
 	if (!singles)
 		abort();

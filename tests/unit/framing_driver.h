@@ -18,6 +18,12 @@
 
 #define DRIVER_MAX_EVENTS 64
 
+/* How a driver frames (its `words`): bytes only; word steps and the
+ * whole-head fast path; those and response shapes, as the programs do. */
+#define DRIVER_BYTES 0
+#define DRIVER_WORDS 1
+#define DRIVER_SHAPES 2
+
 enum driver_event_kind {
 	DRV_START = 1,   /* a request's first byte */
 	DRV_LINE,        /* HTTP_EV_REQUEST_LINE */
@@ -49,6 +55,8 @@ struct driver {
 	unsigned responses;           /* responses begun */
 	const struct http_route_table *routes;
 	int words;                    /* take word steps where they apply */
+	int shapes;                   /* match the last head's shape first (with word steps) */
+	struct http_head_shape shape; /* the last head's, as a connection keeps it */
 	size_t window;                /* bytes the word steps may see at once */
 	size_t base;                  /* stream offset of the next segment */
 	int stopped;                  /* an error: bytes are no longer framed */
@@ -62,7 +70,8 @@ static inline void driver_init(struct driver *d, int request, unsigned no_body_m
 	d->request = request;
 	d->no_body_mask = no_body_mask;
 	d->routes = routes;
-	d->words = words;
+	d->words = words != DRIVER_BYTES;
+	d->shapes = words == DRIVER_SHAPES;
 	d->window = window ? window : 256;
 	if (request) {
 		http_request_parser_init(&d->p);
@@ -125,6 +134,17 @@ static inline int driver_head_fast(struct driver *d, const __u8 *seg, size_t len
 
 	if (available > d->window)
 		available = d->window;
+	if (d->shapes) {
+		event = http_shape_match(&d->shape, &d->p, seg + *i, (__u32)available, &d->p, &taken);
+		if (event >= 0) {
+			if (d->shape.line_seen)
+				driver_record(d, DRV_LINE, d->base + *i + d->shape.line_seen, d->p.path_hash,
+					      d->p.method | (__u32)d->p.route << 8);
+			*i += taken;
+			driver_event(d, event == HTTP_EV_REQUEST_LINE ? HTTP_EV_NONE : event, d->base + *i);
+			return 1;
+		}
+	}
 	if (http_fast_head_begin(&f, &d->p, d->routes, seg + *i, (__u32)available))
 		return 0;
 	while (!http_fast_head_word(&f, seg + *i, (__u32)available))
@@ -132,6 +152,8 @@ static inline int driver_head_fast(struct driver *d, const __u8 *seg, size_t len
 	event = http_fast_head_end(&f, &d->p, &taken);
 	if (event < 0)
 		return 0;
+	if (d->shapes)
+		http_shape_record(&d->shape, &f, seg + *i);
 	if (f.line_seen)
 		driver_record(d, DRV_LINE, d->base + *i + f.line_seen, d->p.path_hash,
 			      d->p.method | (__u32)d->p.route << 8);
@@ -226,6 +248,17 @@ static inline void driver_outcome_print(const struct driver_outcome *o, FILE *ou
 		fprintf(out, " [%d @%zu %llx %x]", o->events[k].kind, o->events[k].offset,
 			(unsigned long long)o->events[k].value, o->events[k].detail);
 	fprintf(out, "\n");
+}
+
+/* base with its first `from` replaced by `to`, into out: the length, or -1
+ * if base has no `from`. */
+static inline int driver_replace(char *out, size_t size, const char *base, const char *from, const char *to)
+{
+	const char *at = strstr(base, from);
+
+	if (!at)
+		return -1;
+	return snprintf(out, size, "%.*s%s%s", (int)(at - base), base, to, at + strlen(from));
 }
 
 /* A stream run through the driver, cut before the ascending offsets cuts[]. */

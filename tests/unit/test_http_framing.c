@@ -80,7 +80,7 @@ static struct driver_run response_run(unsigned no_body_mask, int words, size_t w
 static struct outcome run_cuts(const __u8 *buf, size_t len, unsigned no_body_mask,
 			       const size_t *cuts, size_t ncuts)
 {
-	struct driver_run r = response_run(no_body_mask, 1, 256);
+	struct driver_run r = response_run(no_body_mask, DRIVER_SHAPES, 256);
 	struct driver_outcome raw = driver_run_cuts(&r, buf, len, cuts, ncuts);
 
 	return summarize(&raw);
@@ -95,7 +95,7 @@ static struct outcome run_whole(const __u8 *buf, size_t len, unsigned no_body_ma
 static struct outcome run_segments_of(const __u8 *buf, size_t len, unsigned no_body_mask,
 				      size_t size)
 {
-	struct driver_run r = response_run(no_body_mask, 1, 256);
+	struct driver_run r = response_run(no_body_mask, DRIVER_SHAPES, 256);
 	struct driver_outcome raw = driver_run_segments_of(&r, buf, len, size);
 
 	return summarize(&raw);
@@ -119,16 +119,19 @@ static void assert_words_agree(const __u8 *buf, size_t len, unsigned no_body_mas
 			       size_t ncuts)
 {
 	static const size_t windows[] = { 256, 19, 8 };
-	struct driver_run bytes = response_run(no_body_mask, 0, 256);
+	struct driver_run bytes = response_run(no_body_mask, DRIVER_BYTES, 256);
 	struct driver_outcome reference = driver_run_cuts(&bytes, buf, len, cuts, ncuts);
 	size_t w;
+	int how;
 
-	for (w = 0; w < sizeof(windows) / sizeof(windows[0]); w++) {
-		struct driver_run words = response_run(no_body_mask, 1, windows[w]);
+	for (w = 0; w < sizeof(windows) / sizeof(windows[0]); w++)
+	for (how = DRIVER_WORDS; how <= DRIVER_SHAPES; how++) {
+		struct driver_run words = response_run(no_body_mask, how, windows[w]);
 		struct driver_outcome o = driver_run_cuts(&words, buf, len, cuts, ncuts);
 
 		if (!driver_outcome_equal(&reference, &o)) {
-			print_error("word steps (window %zu) differ from bytes, cuts at %zu,%zu:\n", windows[w],
+			print_error("word steps (%s, window %zu) differ from bytes, cuts at %zu,%zu:\n",
+				    how == DRIVER_SHAPES ? "shapes" : "no shapes", windows[w],
 				    ncuts > 0 ? cuts[0] : len, ncuts > 1 ? cuts[1] : len);
 			driver_outcome_print(&reference, stderr);
 			driver_outcome_print(&o, stderr);
@@ -1006,19 +1009,23 @@ static void test_16_kib_head_is_framed_longer_is_reported(void **state)
 	free(buf);
 }
 
+/* Responses of a keep-alive server, for the tests that change them. */
+static const char *const keepalive_responses[] = {
+	"HTTP/1.1 200 OK\r\ndate: Sun, 29 Nov 2026 18:00:00 GMT\r\nserver: uvicorn\r\n"
+	"content-length: 13\r\ncontent-type: application/json\r\n\r\n{\"hello\":\"x\"}",
+	"HTTP/1.1 200 OK\r\nserver: uvicorn\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+	"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nContent-Type: text/plain\r\n\r\nnot found",
+	"HTTP/1.1 304 Not Modified\r\ncontent-length: 99\r\n\r\n",
+	"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 1\r\n\r\nx",
+	"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n\r\ndata: 1\n\n",
+};
+#define KEEPALIVE_RESPONSES (sizeof(keepalive_responses) / sizeof(keepalive_responses[0]))
+
 /* Each response of the tests above, mutated the ways a keep-alive server's
  * next response differs from its last: the word steps and the byte machine
  * must still agree on every event. */
 static void test_word_steps_agree_with_bytes_on_mutated_responses(void **state)
 {
-	static const char *const bases[] = {
-		"HTTP/1.1 200 OK\r\ndate: Sun, 29 Nov 2026 18:00:00 GMT\r\nserver: uvicorn\r\n"
-		"content-length: 13\r\ncontent-type: application/json\r\n\r\n{\"hello\":\"x\"}",
-		"HTTP/1.1 200 OK\r\nserver: uvicorn\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
-		"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nContent-Type: text/plain\r\n\r\nnot found",
-		"HTTP/1.1 304 Not Modified\r\ncontent-length: 99\r\n\r\n",
-		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 1\r\n\r\nx",
-	};
 	static const struct {
 		const char *from, *to;
 	} mutations[] = {
@@ -1042,20 +1049,19 @@ static void test_word_steps_agree_with_bytes_on_mutated_responses(void **state)
 	size_t b, m, w, cut;
 
 	(void)state;
-	for (b = 0; b < sizeof(bases) / sizeof(bases[0]); b++)
+	for (b = 0; b < KEEPALIVE_RESPONSES; b++)
 		for (m = 0; m <= sizeof(mutations) / sizeof(mutations[0]); m++) {
-			const char *base = bases[b], *at;
+			const char *base = keepalive_responses[b];
 			size_t len;
+			int n;
 
-			if (m == sizeof(mutations) / sizeof(mutations[0])) {
-				len = (size_t)snprintf(buf, sizeof(buf), "%s", base);
-			} else {
-				at = strstr(base, mutations[m].from);
-				if (!at)
-					continue;
-				len = (size_t)snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - base), base,
-						       mutations[m].to, at + strlen(mutations[m].from));
-			}
+			if (m == sizeof(mutations) / sizeof(mutations[0]))
+				n = snprintf(buf, sizeof(buf), "%s", base);
+			else
+				n = driver_replace(buf, sizeof(buf), base, mutations[m].from, mutations[m].to);
+			if (n < 0)
+				continue;
+			len = (size_t)n;
 			/* Twice in a row: the second response on a connection. */
 			memcpy(buf + len, buf, len);
 			len *= 2;
@@ -1077,6 +1083,119 @@ static void test_word_steps_agree_with_bytes_on_mutated_responses(void **state)
 				}
 			}
 		}
+}
+
+/* The shape of a keep-alive connection's last response head, against the
+ * byte machine: the next head differs from the last in the ways a shape
+ * must take (a new date, a Content-Length of the same width) and in the
+ * ways it must refuse (its digit count, a header reordered or renamed, a
+ * new line inside a value, chunked after Content-Length, another status, a
+ * head split over segments, a HEAD's response).  Every event must be the
+ * byte machine's. */
+static void test_shapes_agree_with_bytes_on_changed_keepalive_responses(void **state)
+{
+	static const struct {
+		const char *from, *to;
+	} changes[] = {
+		{ "Sun, 29 Nov 2026 18:00:00", "Mon, 30 Nov 2026 12:34:56" }, /* taken */
+		{ "content-length: 13", "content-length: 99" },               /* taken */
+		{ "content-length: 13", "content-length: 1x" },
+		{ "content-length: 13", "content-length: xx" },               /* no digit: no length */
+		{ "content-length: 13", "content-length: 00" },
+		{ "content-length: 13", "content-length: 1300" },             /* digit count */
+		{ "Content-Length: 9", "Content-Length: 0" },
+		{ "server: uvicorn", "server: nginx!!" },
+		{ "server: uvicorn", "Server: uvicorn" },
+		{ "uvicorn\r\n", "uvicorn \n" },
+		{ "18:00:00 GMT", "18:00\n00 GMT" },                          /* a new line in a value */
+		{ "application/json", "application/jso\n" },
+		{ "charset=utf-8", "charset=\r\n-8" },
+		{ "date: Sun, 29 Nov 2026 18:00:00 GMT", "content-length: 0000000000000000002" },
+		{ "date: Sun, 29 Nov 2026 18:00:00 GMT", "transfer-encoding: chunked, chunked" },
+		{ "server: uvicorn\r\ncontent-length: 13", "content-length: 13\r\nserver: uvicorn" }, /* reordered */
+		{ "\r\n\r\n", "\r\ntransfer-encoding: chunked\r\n\r\n" }, /* chunked after Content-Length */
+		{ "chunked", "chunkex" },
+		{ "HTTP/1.1 200 OK", "HTTP/1.1 204 OK" },
+		{ "HTTP/1.1 200 OK", "HTTP/1.1 101 OK" },
+		{ "HTTP/1.1 200 OK", "HTTP/1.1 100 OK" },
+		{ "HTTP/1.1 404", "HTTP/1.0 404" },
+		{ "Not Modified", "Not Modifie\n" },
+	};
+	static const unsigned no_body_masks[] = { 0, 1, 2, 0xa };
+	static const size_t windows[] = { 256, 100, 23, 8 };
+	char buf[2048], changed[512];
+	size_t b, c, k, w, cut;
+
+	(void)state;
+	for (b = 0; b < KEEPALIVE_RESPONSES; b++)
+		for (c = 0; c < sizeof(changes) / sizeof(changes[0]); c++) {
+			const char *base = keepalive_responses[b];
+			size_t len;
+
+			if (driver_replace(changed, sizeof(changed), base, changes[c].from, changes[c].to) < 0)
+				continue;
+			/* Each head meets the shape of the one before it. */
+			len = (size_t)snprintf(buf, sizeof(buf), "%s%s%s%s%s", base, changed, changed, base, base);
+			for (k = 0; k < sizeof(no_body_masks) / sizeof(no_body_masks[0]); k++)
+				for (cut = 0; cut <= len; cut += 5) {
+					struct driver_run bytes = response_run(no_body_masks[k], DRIVER_BYTES, 256);
+					struct driver_outcome reference =
+						driver_run_cuts(&bytes, (const __u8 *)buf, len, &cut, 1);
+
+					for (w = 0; w < sizeof(windows) / sizeof(windows[0]); w++) {
+						struct driver_run shapes =
+							response_run(no_body_masks[k], DRIVER_SHAPES, windows[w]);
+						struct driver_outcome o =
+							driver_run_cuts(&shapes, (const __u8 *)buf, len, &cut, 1);
+
+						if (!driver_outcome_equal(&reference, &o)) {
+							print_error("base %zu change %zu HEADs %x window %zu cut %zu:\n%s\n",
+								    b, c, no_body_masks[k], windows[w], cut, buf);
+							driver_outcome_print(&reference, stderr);
+							driver_outcome_print(&o, stderr);
+							fail();
+						}
+					}
+				}
+		}
+}
+
+/* The shape is taken when only free bytes changed: a new date and a new
+ * Content-Length of the same width frame the second response from its
+ * shape, with its own length. */
+static void test_shape_takes_a_new_date_and_length(void **state)
+{
+	static const char stream[] =
+		"HTTP/1.1 200 OK\r\ndate: Sun, 29 Nov 2026 18:00:00 GMT\r\ncontent-length: 2\r\n\r\nab"
+		"HTTP/1.1 200 OK\r\ndate: Sun, 29 Nov 2026 18:00:01 GMT\r\ncontent-length: 5\r\n\r\nabcde";
+	const size_t first = 77, head = 75;
+	struct driver d;
+	struct http_parser p;
+	__u32 taken = 0;
+	int event;
+
+	(void)state;
+	assert_int_equal(strlen(stream), first + head + 5);
+	driver_init(&d, 0, 0, NULL, DRIVER_SHAPES, 256);
+	driver_feed(&d, (const __u8 *)stream, first);
+	assert_int_equal(d.shape.length, head);
+	assert_int_equal(d.out.count, 1);
+	assert_int_equal(d.out.events[0].offset, first);
+	/* The second head has the shape: its length is read from it. */
+	http_response_begin(&p, 0);
+	event = http_shape_match(&d.shape, &p, (const __u8 *)stream + first, head + 5, &p, &taken);
+	assert_int_equal(event, HTTP_EV_BODY);
+	assert_int_equal(taken, head);
+	assert_int_equal(p.remaining, 5);
+	assert_int_equal(p.status, 200);
+	/* Not with one byte of the head missing, nor for a HEAD's response. */
+	http_response_begin(&p, 0);
+	assert_int_equal(http_shape_match(&d.shape, &p, (const __u8 *)stream + first, head - 1, &p, &taken), -1);
+	http_response_begin(&p, 1);
+	assert_int_equal(http_shape_match(&d.shape, &p, (const __u8 *)stream + first, head + 5, &p, &taken), -1);
+	driver_feed(&d, (const __u8 *)stream + first, head + 5);
+	assert_int_equal(d.out.count, 2);
+	assert_int_equal(d.out.events[1].offset, first + head + 5);
 }
 
 int main(void)
@@ -1133,6 +1252,8 @@ int main(void)
 		cmocka_unit_test(test_hundreds_of_tiny_chunks_in_one_segment),
 		cmocka_unit_test(test_16_kib_head_is_framed_longer_is_reported),
 		cmocka_unit_test(test_word_steps_agree_with_bytes_on_mutated_responses),
+		cmocka_unit_test(test_shapes_agree_with_bytes_on_changed_keepalive_responses),
+		cmocka_unit_test(test_shape_takes_a_new_date_and_length),
 		/* request line */
 	};
 

@@ -55,6 +55,12 @@ static struct driver_outcome check_requests(const __u8 *buf, size_t len, const s
 	assert_false(whole.overflow);
 	o = driver_run_cuts(&bytes, buf, len, NULL, 0);
 	assert_equal_outcomes(&whole, &o, "bytes only, whole", len, len);
+	for (cuts[0] = 0; cuts[0] <= len; cuts[0]++) {
+		struct driver_run shapes = request_run(routes, DRIVER_SHAPES, 256);
+
+		o = driver_run_cuts(&shapes, buf, len, cuts, 1);
+		assert_equal_outcomes(&whole, &o, "in two, with shapes", cuts[0], cuts[0]);
+	}
 	o = driver_run_segments_of(&words, buf, len, 1);
 	assert_equal_outcomes(&whole, &o, "byte by byte", 1, 1);
 	for (cuts[0] = 0; cuts[0] <= len; cuts[0]++) {
@@ -429,6 +435,69 @@ static void test_route_group_listed_before_its_longer_twin_wins(void **state)
 	assert_int_equal(route_of("/b", &t), 0);
 }
 
+/* Requests on a keep-alive connection, each against the shape of the one
+ * before it: a client's next request differs in a header value (taken),
+ * and in its path, method, a Content-Length's digits, a new line inside a
+ * value or chunked added (refused).  Every event, the path hash and route
+ * group of each request line included, must be the byte machine's. */
+static void test_request_shapes_agree_with_bytes(void **state)
+{
+	static const char *const prefixes[] = { "/api", "/a" };
+	static const char *const bases[] = {
+		"GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: hey/0.0.1\r\nAccept: */*\r\n\r\n",
+		"POST /api/infer HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n"
+		"content-length: 11\r\nauthorization: Bearer 0123456789abcdef\r\n\r\n{\"x\":12345}",
+		"PUT /a/b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	};
+	static const struct {
+		const char *from, *to;
+	} changes[] = {
+		{ "127.0.0.1:8000", "127.0.0.1:9000" },
+		{ "hey/0.0.1", "hey/0.0.2" },
+		{ "0123456789abcdef", "fedcba9876543210" },  /* taken: a value past byte 18 */
+		{ "Bearer 0", "Bearer\n0" },
+		{ "GET / ", "GET /x" },
+		{ "GET / HTTP", "HEAD / HTTP" },
+		{ "/api/infer", "/api/infex" },                /* same length, another path */
+		{ "/api/infer", "/b/infer" },
+		{ "content-length: 11", "content-length: 12" },
+		{ "content-length: 11", "content-length: 1" },
+		{ "content-length: 11", "content-length: x1" },
+		{ "content-type: application/json", "transfer-encoding: chunked\r\nx: y" },
+		{ "chunked", "chunkex" },
+		{ "Accept: */*", "accept: */*" },
+	};
+	struct http_route_table routes;
+	char buf[2048], changed[512];
+	size_t b, c, cut;
+
+	(void)state;
+	http_route_table_build(&routes, prefixes, 2);
+	for (b = 0; b < sizeof(bases) / sizeof(bases[0]); b++)
+		for (c = 0; c < sizeof(changes) / sizeof(changes[0]); c++) {
+			const char *base = bases[b];
+			size_t len;
+
+			if (driver_replace(changed, sizeof(changed), base, changes[c].from, changes[c].to) < 0)
+				continue;
+			len = (size_t)snprintf(buf, sizeof(buf), "%s%s%s%s%s", base, base, changed, changed, base);
+			for (cut = 0; cut <= len; cut += 7) {
+				struct driver_run bytes = request_run(&routes, DRIVER_BYTES, 256);
+				struct driver_run shapes = request_run(&routes, DRIVER_SHAPES, 256);
+				struct driver_outcome reference = driver_run_cuts(&bytes, (const __u8 *)buf, len, &cut, 1);
+				struct driver_outcome o = driver_run_cuts(&shapes, (const __u8 *)buf, len, &cut, 1);
+
+				if (!driver_outcome_equal(&reference, &o)) {
+					print_error("base %zu change %zu cut %zu:\n%s\n", b, c, cut, buf);
+					driver_outcome_print(&reference, stderr);
+					driver_outcome_print(&o, stderr);
+					fail();
+				}
+				assert_int_equal(o.count, reference.count);
+			}
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_head_longer_than_the_limit_is_reported_at_the_limit),
 		cmocka_unit_test(test_route_groups_match_prefixes_first_listed_wins),
 		cmocka_unit_test(test_route_group_listed_before_its_longer_twin_wins),
+		cmocka_unit_test(test_request_shapes_agree_with_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
