@@ -15,16 +15,16 @@ REPEATS such counts; the table shows the middle one by total.
 
 What is not in the figures: the dispatch around each run (the cgroup_skb
 hook, the tracepoint), which runs whether the program does anything or not;
-part 1's target CPU includes it.
+part 1's target CPU includes it.  The read hook and the connection-state
+tracepoint are node-wide, so their counts also include other TCP traffic on
+the node during the count; the table gives that background, measured over an
+idle second just before.
 
 The floor.  Programs that do nothing, on the same four hooks
 (bench/empty_programs.bpf.c: the cgroup ones on the target's cgroup), are
 attached beside the daemon's and counted in the same counts: their run time
 per request is what the hooks and the run-time accounting cost on this
-machine before any work, which no change to our programs can take away.  The read hook and the connection-state
-tracepoint are node-wide, so their counts also include other TCP traffic on
-the node during the count; the table gives that background, measured over an
-idle second just before.
+machine before any work, which no change to our programs can take away.
 """
 
 import os

@@ -171,11 +171,6 @@ __noinline int framing_head_fast(struct http_parser *p, struct scan_window *wind
 	return http_fast_head_end(&window->fast, p, &window->taken);
 }
 
-/*
- * The fast path at the start of a message at pos->offset: loads the window
- * there if it does not start there.  Returns -1 when it does not apply, else
- * the head's last event (the head's bytes are taken).
- */
 /* The window holds the bytes from pos->offset on (loaded there if it does
  * not start there).  Returns 0, or -1 if there are none to load. */
 static __always_inline int scan_window_at_offset(struct __sk_buff *skb, struct scan_position *pos,
@@ -200,6 +195,11 @@ static __always_inline int scan_window_at_offset(struct __sk_buff *skb, struct s
 	return 0;
 }
 
+/*
+ * The fast path at the start of a message at pos->offset: loads the window
+ * there if it does not start there.  Returns -1 when it does not apply, else
+ * the head's last event (the head's bytes are taken).
+ */
 static __always_inline int scan_head_fast(struct __sk_buff *skb, struct http_parser *p, struct scan_position *pos,
 					  struct scan_window *window, const int kind)
 {
@@ -218,8 +218,17 @@ static __always_inline int scan_head_fast(struct __sk_buff *skb, struct http_par
  * against the shape of the connection's last head in that direction.
  */
 
+/* The fast path framed the head at the window's start: keep its shape. */
+__noinline int shape_record(struct http_head_shape *s, const struct scan_window *window)
+{
+	if (s && window)
+		http_shape_record(s, &window->fast, window->bytes);
+	return 0;
+}
+
 /* The head at pos->offset, with the window loaded there and the parser
- * begun: its last event (the head taken), or -1 and nothing changed. */
+ * begun: its last event (the head taken), or -1 and nothing changed.  Called
+ * deep in the framing loop: no parser on its stack (head_by_shape() has one). */
 __noinline int shape_match_at(const struct http_head_shape *s, struct http_parser *p, struct scan_position *pos,
 			      const struct scan_window *window)
 {
@@ -232,14 +241,6 @@ __noinline int shape_match_at(const struct http_head_shape *s, struct http_parse
 	if (event >= 0)
 		pos->offset += taken;
 	return event;
-}
-
-/* The fast path framed the head at the window's start: keep its shape. */
-__noinline int shape_record(struct http_head_shape *s, const struct scan_window *window)
-{
-	if (s && window)
-		http_shape_record(s, &window->fast, window->bytes);
-	return 0;
 }
 
 /* How head_by_shape() begins the parser. */
@@ -270,17 +271,19 @@ __noinline int head_by_shape(const struct http_head_shape *s, struct http_parser
 }
 
 /* The same for a message at the start of a packet's payload, read into a
- * window here: the straight paths of ingress and egress. */
+ * window here: the straight paths of ingress and egress.  Only the shape's
+ * bytes are read: a head of the shape has no more, and a packet with fewer
+ * cannot hold it. */
 static __always_inline int packet_head_by_shape(struct __sk_buff *skb, const struct tcp_segment *seg,
 						const struct http_head_shape *s, struct http_parser *p, __u32 begin)
 {
-	__u32 length = seg->payload_length;
+	__u32 length = s->length;
 	struct scan_scratch *scratch;
 	struct scan_window *window;
 	int result;
 
-	if (length > SCAN_WINDOW)
-		length = SCAN_WINDOW;
+	if (length > seg->payload_length)
+		return -1;
 	barrier_var(length);
 	if (length == 0 || length > SCAN_WINDOW)
 		return -1;
@@ -293,11 +296,6 @@ static __always_inline int packet_head_by_shape(struct __sk_buff *skb, const str
 	scan_window_release(scratch);
 	return result;
 }
-
-/* A message starts at pos->offset, its parser begun: by the shape of the
- * last head, else framed (and its shape kept if the fast path took it). */
-static __always_inline int frame_head(struct __sk_buff *skb, struct http_head_shape *s, struct http_parser *p,
-				      struct scan_position *pos, struct scan_window *window, const int kind);
 
 /* Result of scan_step(). */
 #define SCAN_MORE 0  /* keep going */
@@ -404,6 +402,8 @@ static __always_inline int frame_next_kind(struct __sk_buff *skb, struct http_pa
 	return frame_next_helper(skb, p, pos, window, try_fast);
 }
 
+/* A message starts at pos->offset, its parser begun: by the shape of the
+ * last head, else framed (and its shape kept if the fast path took it). */
 static __always_inline int frame_head(struct __sk_buff *skb, struct http_head_shape *s, struct http_parser *p,
 				      struct scan_position *pos, struct scan_window *window, const int kind)
 {

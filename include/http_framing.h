@@ -1039,7 +1039,7 @@ enum http_fast_status {
 	HTTP_FAST_GIVE_UP, /* step instead */
 };
 
-/* Longest response head whose shape a connection keeps (see below). */
+/* Longest head whose shape a connection keeps (see "Shapes" below). */
 #define HTTP_SHAPE_MAX HTTP_FAST_HEAD_MAX
 #define HTTP_SHAPE_WORDS (HTTP_SHAPE_MAX / 8)
 
@@ -1051,7 +1051,7 @@ struct http_fast_head {
 	__u32 status;         /* enum http_fast_status */
 	__u32 headers;        /* the current line is a header line (not the start line) */
 	__u32 line_seen;      /* a request line ended, its event after byte line_seen - 1 */
-	/* For the head's shape (responses): */
+	/* For the head's shape: */
 	__u64 free[HTTP_SHAPE_MAX / 64]; /* bit k: the framing does not look at byte k */
 	__u32 in_flags;       /* the begun parser's flags and state */
 	__u32 in_state;

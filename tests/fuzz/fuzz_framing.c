@@ -10,8 +10,8 @@
  * driver the unit tests use, with the BPF programs' semantics):
  *   the reference: whole, bytes only;
  *   whole with word steps, in windows of 256, 19 and 8 bytes;
- *   whole and cut with word steps and response shapes (each response head
- *   checked against the shape of the one before it);
+ *   whole and cut with word steps and shapes (each head checked against
+ *   the shape of the one before it, as keep-alive connections are);
  *   cut where the input says, with word steps and with bytes only;
  *   byte by byte with word steps (which then never apply).
  * Any difference in the events (kind, offset, status or path hash, method
@@ -123,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		o = run(&r, stream, len, cuts, cut_count);
 		expect_same(&reference, &o, "word steps, cut");
 	}
-	/* Responses: each head may meet the shape of the one before. */
+	/* Each head may meet the shape of the one before it. */
 	r.words = DRIVER_SHAPES;
 	r.window = 256;
 	o = run(&r, stream, len, NULL, 0);

@@ -19,7 +19,7 @@
 #define DRIVER_MAX_EVENTS 64
 
 /* How a driver frames (its `words`): bytes only; word steps and the
- * whole-head fast path; those and response shapes, as the programs do. */
+ * whole-head fast path; those and shapes, as the programs do. */
 #define DRIVER_BYTES 0
 #define DRIVER_WORDS 1
 #define DRIVER_SHAPES 2
