@@ -105,12 +105,15 @@ $(OUTPUT)/bench/syscall_loop: bench/syscall_loop.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -o $@
 
-# Part 7's floor: empty programs on our hooks, and their loader.
-$(OUTPUT)/bench/empty_programs.bpf.o: bench/empty_programs.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)/bench
+# Part 7's floors: empty programs on our hooks, the least work of an exact
+# design on them, and their loader.
+$(OUTPUT)/bench/empty_programs.bpf.o $(OUTPUT)/bench/least_work.bpf.o: $(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c \
+		$(OUTPUT)/vmlinux.h | $(OUTPUT)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/bench/empty_programs: bench/empty_programs.c | $(OUTPUT)/bench $(OUTPUT)/bench/empty_programs.bpf.o
+$(OUTPUT)/bench/empty_programs: bench/empty_programs.c | $(OUTPUT)/bench $(OUTPUT)/bench/empty_programs.bpf.o \
+		$(OUTPUT)/bench/least_work.bpf.o
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -lbpf -o $@
 

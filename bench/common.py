@@ -554,6 +554,38 @@ class BpfStatsEnabled:
         self.stop()
 
 
+# The floor objects, built beside bench/empty_programs (their loader), with
+# the row each one's figures go to.
+FLOORS = {
+    "empty_programs": "floor: empty programs on the same hooks, per request (runs x ns)",
+    "least_work": "floor: least work of an exact design (state + clock), per request (runs x ns)",
+}
+
+
+class FloorPrograms:
+    """A floor object's programs on our four hooks (bench/empty_programs
+    loads them), the cgroup ones on the target's cgroup."""
+
+    def __init__(self, bench, target_pid, name):
+        with open("/proc/%d/cgroup" % target_pid) as f:
+            path = next(line.split(":", 2)[2].strip() for line in f if line.startswith("0::"))
+        cgroup = os.path.join(env.cgroup2_mount(), path.lstrip("/"))
+        obj = os.path.join(os.path.dirname(bench.tools["empty_programs"]), name + ".bpf.o")
+        log_path = bench.log_path(name.replace("_", "-"))
+        self.proc = Proc([bench.tools["empty_programs"], obj, cgroup], name, log_path=log_path)
+        deadline = time.monotonic() + 30
+        while True:
+            with open(log_path) as f:
+                if "ready" in f.read():
+                    break
+            if not self.proc.alive() or time.monotonic() > deadline:
+                raise RuntimeError("bench/%s did not attach: see %s" % (name, log_path))
+            time.sleep(0.05)
+
+    def stop(self):
+        self.proc.stop()
+
+
 class DaemonPrograms:
     """The run counters of a daemon's programs.  Their ids come from its
     fdinfo; names from bpftool, once; run_time_ns and run_cnt from the

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Loads bench/empty_programs.bpf.o: its cgroup programs on a target's
- * cgroup, its tracepoints node-wide.  Prints "ready" when attached, then
+ * Loads one of part 7's floor objects (bench/empty_programs.bpf.o,
+ * bench/least_work.bpf.o): its cgroup programs on a target's cgroup, its
+ * tracepoints node-wide.  Prints "ready" when attached, then
  * holds them until SIGTERM or SIGINT (the links go with the process).
  *
  *   empty_programs OBJECT CGROUP_PATH

@@ -37,8 +37,8 @@ approximation): under the 1 % the goal asks for even on a busy machine.
 
 import subprocess
 
-from common import (LOAD_CPU, BpfStatsEnabled, Daemon, DaemonPrograms, Uvicorn, alternate, counter_delta,
-                    fmt_pct, log, median, median_se, pm, short_name, verdict_upper)
+from common import (LOAD_CPU, BpfStatsEnabled, Daemon, DaemonPrograms, FloorPrograms, Uvicorn, alternate,
+                    counter_delta, fmt_pct, log, median, median_se, pm, short_name, verdict_upper)
 
 NUMBER = 2
 NAME = "node_cost"
@@ -85,22 +85,30 @@ def run(bench):
 
 
 def bpf_per_op(bench, target, ops=20000):
-    """Our programs' exact run time per op on the unwatched sockets."""
+    """Our programs' exact run time per op on the unwatched sockets, and
+    beside them, in the same counts, that of programs doing nothing on the
+    same hooks (bench/empty_programs.bpf.c): for an unwatched socket ours
+    return at once, so the two should be close, and what the hook itself
+    costs is the part of the goal no change of ours can reach."""
     d = Daemon(bench, target.pid).start()
-    programs = DaemonPrograms(d.pid)
+    floor = FloorPrograms(bench, target.pid, "empty_programs")
+    sets = {"ours": DaemonPrograms(d.pid), "empty": DaemonPrograms(floor.proc.pid)}
     per_op = {}
     try:
         with BpfStatsEnabled():
             for mode in ("tcp", "unix"):
-                c0 = programs.counters()
+                c0 = {k: p.counters() for k, p in sets.items()}
                 subprocess.run(["taskset", "-c", str(LOAD_CPU), bench.tools["syscall_loop"], mode,
                                 str(ops), "1"], capture_output=True, check=True)
-                c1 = programs.counters()
+                c1 = {k: p.counters() for k, p in sets.items()}
                 # syscall_loop runs an untimed tenth first.
                 n = ops + ops // 10 + 1
-                per_op[mode] = {name: (ns / n, cnt / n) for name, (ns, cnt) in counter_delta(c0, c1).items()}
+                for k in sets:
+                    per_op.setdefault(k, {})[mode] = {
+                        name: (ns / n, cnt / n) for name, (ns, cnt) in counter_delta(c0[k], c1[k]).items()}
     except (OSError, subprocess.CalledProcessError) as e:
         log("BPF run time of part 2 not measured: %s" % e)
+    floor.stop()
     d.stop()
     return per_op
 
@@ -143,8 +151,9 @@ def report(bench, rounds, tried, per_op):
     table.add("2", "unwatched process, getppid() loop", "same chunks, unnormalised",
               "%.0f CPU ns/op; %s %s %%" % (median([r["getppid"] for r in rounds[False]]),
                                             fmt_pct(median(gp), 1), pm(median_se(gp))), "(info)")
-    for mode, progs in per_op.items():
-        ran = ["%s %.2f runs, %.0f ns" % (short_name(name), cnt, ns)
-               for name, (ns, cnt) in sorted(progs.items()) if cnt >= 0.01]
-        table.add("2", "BPF run time per op, unwatched %s socket" % mode, "bpf_stats_enabled",
-                  "; ".join(ran) or "none ran", "(info: dispatch not included)")
+    for which, what in (("ours", "runway-bpfd's programs"), ("empty", "empty programs on the same hooks")):
+        for mode, progs in per_op.get(which, {}).items():
+            ran = ["%s %.2f runs, %.0f ns" % (short_name(name), cnt, ns)
+                   for name, (ns, cnt) in sorted(progs.items()) if cnt >= 0.01]
+            table.add("2", "BPF run time per op, unwatched %s socket" % mode, what + ", bpf_stats_enabled",
+                      "; ".join(ran) or "none ran", "(info: dispatch not included)")

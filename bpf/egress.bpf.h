@@ -142,7 +142,9 @@ EGRESS_LOOP_BODY(egress_body_helper, egress_step_helper)
  * or more of its Content-Length body.  The head, and the body as far as the
  * packet holds it, are taken here, and the request ends if its response
  * does.  Returns 1 if that was all of the packet, 0 if the loop frames the
- * rest (or all of it: nothing was taken).
+ * rest (or all of it: nothing was taken).  The clock is read only if the
+ * request ends here (scan->now is 0 before): a packet in the middle of a
+ * response has no event to time.
  */
 static __always_inline int response_straight(struct egress_scan *scan, const struct tcp_segment *seg)
 {
@@ -175,6 +177,7 @@ static __always_inline int response_straight(struct egress_scan *scan, const str
 		rest -= (__u32)http_skip(&cs->response, rest, &event);
 	cs->snd_next = seg->seq + seg->payload_length - rest;
 	if (event == HTTP_EV_COMPLETE) {
+		scan->now = bpf_ktime_get_ns();
 		scan->untrack = 0;
 		response_complete(scan);
 		if (scan->untrack) {

@@ -237,7 +237,9 @@ static __always_inline void request_bytes_arrived(struct ingress_scan *scan, con
  * of the last request's shape, or more of a Content-Length body.  The head,
  * and the body as far as the packet holds it, are taken here, and a request
  * joins the queue.  Returns 1 if that was all of the packet, 0 if the loop
- * frames the rest (or all of it: nothing was taken).
+ * frames the rest (or all of it: nothing was taken).  The clock is read only
+ * if a request starts here (scan->now is 0 before): more of a body has no
+ * event to time.
  */
 static __always_inline int request_straight(struct ingress_scan *scan, const struct tcp_segment *seg)
 {
@@ -260,6 +262,7 @@ static __always_inline int request_straight(struct ingress_scan *scan, const str
 		if (result < 0)
 			return 0;
 		/* As ingress_step() begins a request, then frames its head. */
+		scan->now = bpf_ktime_get_ns();
 		cs->parsing.start_seq = seg->seq;
 		cs->parsing.arrival_ns = scan->now;
 		cs->early_read_ns = 0;

@@ -277,14 +277,17 @@ static __always_inline int request_enqueue(struct conn_state *cs, struct __sk_bu
 	return (cs->flags & CONN_CLOSED) ? ENQUEUE_CLOSED_MEANWHILE : 0;
 }
 
-/* The server read from the connection (the read tracepoint). */
-static __always_inline void request_read(struct conn_state *cs, __u32 copied_seq, __u64 now)
+/* The server read from the connection (the read tracepoint).  The clock is
+ * read only when a read is an event. */
+static __always_inline void request_read(struct conn_state *cs, __u32 copied_seq)
 {
 	__u32 phase = cs->phase;
+	__u64 now;
 
 	if (phase == PHASE_QUEUED) {
 		if (!read_past(copied_seq, cs->head.start_seq))
 			return;
+		now = bpf_ktime_get_ns();
 		/* Written before the phase moves: whoever ends the request
 		 * after it is IN_FLIGHT reads this. */
 		cs->read_ns = now;
@@ -298,7 +301,7 @@ static __always_inline void request_read(struct conn_state *cs, __u32 copied_seq
 	 * flight from now (if it is the head then). */
 	if (phase == PHASE_IDLE && cs->ring_head == cs->ring_tail && http_in_head(&cs->request) &&
 	    !cs->early_read_ns && read_past(copied_seq, cs->parsing.start_seq))
-		cs->early_read_ns = now;
+		cs->early_read_ns = bpf_ktime_get_ns();
 }
 
 /* The connection is gone (or the server closed its side). */

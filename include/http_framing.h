@@ -1350,15 +1350,17 @@ HTTP_INLINE int http_fast_head_end(struct http_fast_head *f, struct http_parser 
  * ------------------------------------------------------------------- */
 
 struct http_head_shape {
-	__u64 words[HTTP_SHAPE_WORDS];      /* the head, zeros past `length` */
-	__u64 free[HTTP_SHAPE_MAX / 64];  /* bit k: byte k may differ */
-	struct http_parser after;           /* the parser at the head's end, before http_head_end() */
+	/* Small fields first: they and the parser are what every match reads,
+	 * and `words` is read only as far as the head goes. */
 	__u32 in_flags;                     /* of the begun parser it applies to */
 	__u32 in_state;
 	__u16 length;                       /* of the head; 0: no shape */
 	__u16 length_value;                 /* the Content-Length value's bytes, 0 if none */
 	__u16 length_value_end;
 	__u16 line_seen;                    /* a request: its line's event after byte line_seen - 1 */
+	struct http_parser after;           /* the parser at the head's end, before http_head_end() */
+	__u64 free[HTTP_SHAPE_MAX / 64];  /* bit k: byte k may differ */
+	__u64 words[HTTP_SHAPE_WORDS];      /* the head, zeros past `length` */
 };
 
 /* In BPF, hide how x was computed from the compiler: the verifier then

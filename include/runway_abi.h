@@ -134,32 +134,44 @@ struct scan_position {
  * path) owns `request`, `parsing`, `in` and pushes to the ring; egress
  * (serialised by the socket lock) owns `response`, `out`; the head and the
  * ring's take index change only by compare-and-swap, from either side or
- * the tracepoints. */
+ * the tracepoints.
+ *
+ * The fields are grouped by who writes them, because ingress, egress and
+ * the read hook of one request usually run on different CPUs, and a cache
+ * line written on one CPU costs the next CPU that reads it a transfer.  The
+ * kernel puts a storage value 8 bytes into a cache line
+ * (bpf_local_storage_data: the map pointer, then the value), so the first
+ * 56 bytes, which every program reads and writes, are one line; ingress's
+ * fields follow, then egress's, each touched by its own side only. */
 struct conn_state {
+	/* Every program's: one cache line. */
 	__u32 phase;           /* enum request_phase of the head */
 	__u32 target;          /* target slot + 1; 0 while unclaimed */
 	__u32 flags;           /* CONN_* */
-	__u32 rcv_next;        /* sequence number of the next unseen request byte */
-	__u32 snd_next;        /* sequence number of the next unseen response byte */
 	__u32 head_generation; /* +1 whenever a request becomes the head */
 	__u32 response_generation; /* the head the response parser was begun for */
 	__u32 ring_head;       /* next waiting request to take */
 	__u32 ring_tail;       /* next free place in the ring */
-	__u32 coarse_status;   /* off the exact path: status of the head's response */
-	__u32 first_seq;       /* sequence number of the first request byte we saw */
 	__u32 pad;
-	__u64 read_ns;         /* the head became in flight */
-	__u64 early_read_ns;   /* the server read the request being parsed before its line ended */
 	struct request_info head;
+	__u64 read_ns;         /* the head became in flight */
+	/* Ingress's. */
+	__u32 rcv_next;        /* sequence number of the next unseen request byte */
+	__u32 first_seq;       /* sequence number of the first request byte we saw */
+	__u64 early_read_ns;   /* the server read the request being parsed before its line ended */
 	struct request_info parsing; /* the request ingress is reading */
 	struct scan_position in;
-	struct scan_position out;
 	struct http_parser request;
-	struct http_parser response;
-	/* The last request and response heads the fast path framed: the next
-	 * ones are checked against them first (keep-alive; http_framing.h). */
+	/* The last request head the fast path framed: the next one is checked
+	 * against it first (keep-alive; http_framing.h). */
 	struct http_head_shape request_shape;
+	/* Egress's: the shape first, whose first bytes change only when a
+	 * response changes shape, next to the end of ingress's. */
 	struct http_head_shape response_shape;
+	__u32 snd_next;        /* sequence number of the next unseen response byte */
+	__u32 coarse_status;   /* off the exact path: status of the head's response */
+	struct scan_position out;
+	struct http_parser response;
 };
 
 #define CONN_RCV_SYNCED (1u << 0)
