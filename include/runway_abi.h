@@ -142,7 +142,8 @@ struct scan_position {
  * kernel puts a storage value 8 bytes into a cache line
  * (bpf_local_storage_data: the map pointer, then the value), so the first
  * 56 bytes, which every program reads and writes, are one line; ingress's
- * fields follow, then egress's, each touched by its own side only. */
+ * fields follow, then egress's, each written by its own side (but for the
+ * read hook's early_read_ns, set only when a read beats a request line). */
 struct conn_state {
 	/* Every program's: one cache line. */
 	__u32 phase;           /* enum request_phase of the head */
