@@ -21,6 +21,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import uuid
 
@@ -216,8 +217,9 @@ class Pod:
 
     def start_uvicorn(self, stack="uvloop", name="app", uid=None):
         loop, http = fixtures.STACKS[stack]
+        app_dir = fixtures.APP_DIR if uid is None else self.node.apps_for_any_user()
         return self.start_container(name, [
-            PYTHON, "-m", "uvicorn", "sample_app:app", "--app-dir", fixtures.APP_DIR,
+            PYTHON, "-m", "uvicorn", "sample_app:app", "--app-dir", app_dir,
             "--host", "127.0.0.1", "--port", str(self.port), "--loop", loop, "--http", http,
             "--log-level", "warning", "--no-access-log"], uid=uid)
 
@@ -305,6 +307,7 @@ class SimulatedNode:
         self.kubepods = os.path.join(self.root, "kubepods.slice" if driver == "systemd" else "kubepods")
         self.log_root = os.path.join(logdir, "var-log-pods")
         self.pods = []
+        self.shared_apps = None
         os.makedirs(self.log_root)
         os.makedirs(self.kubepods)
         for qos in ("burstable", "besteffort"):
@@ -334,8 +337,22 @@ class SimulatedNode:
     def stop(self):
         self.remove()
 
+    def apps_for_any_user(self):
+        """The test apps, copied where any user can read them: a container
+        run as another user cannot import them from a checkout that only
+        root may enter (a clone under `mktemp -d`, mode 0700)."""
+        if self.shared_apps is None:
+            self.shared_apps = tempfile.mkdtemp(prefix="runway-test-apps-")
+            os.chmod(self.shared_apps, 0o755)
+            for name in os.listdir(fixtures.APP_DIR):
+                if name.endswith(".py"):
+                    shutil.copy(os.path.join(fixtures.APP_DIR, name), self.shared_apps)
+        return self.shared_apps
+
     def remove(self):
         for pod in list(self.pods):
             pod.delete()
         _rmdir_tree(self.root)
+        if self.shared_apps:
+            shutil.rmtree(self.shared_apps, ignore_errors=True)
         fixtures._track(self, False)
